@@ -1,0 +1,1 @@
+//! Authentication: placeholder, built by the auth issue.

@@ -1,0 +1,1 @@
+//! Dedup: placeholder, built by the pipeline issue.

@@ -1,0 +1,357 @@
+//! The typed event model: one struct per event Prepared sends, under one [`Event`] enum.
+//!
+//! | scope | discriminator | event | struct |
+//! |---|---|---|---|
+//! | `cad_incidents` | `event_type` | `note_created` | [`NoteCreated`] |
+//! | `cad_incidents` | `event_type` | `location_updated` | [`LocationUpdated`] |
+//! | `incident_events` | `type` | `incident_metadata` | [`IncidentMetadata`] |
+//! | `incident_events` | `type` | `caller_location` | [`CallerLocation`] |
+//! | `incident_events` | `type` | `media` | [`Media`] |
+//! | either | either | anything else | [`UnknownEvent`] |
+//!
+//! Decoding rules, in order:
+//! - a body with an `event_type` string is a CAD event, named by it (`location_updated` also
+//!   has a `type` field, which then is a plain field);
+//! - otherwise a body with a `type` string is an Incident Events event, named by it;
+//! - a name this version does not know gives [`Event::Unknown`], which is acknowledged and kept
+//!   whole, never rejected;
+//! - optional fields may be absent or `null`; fields this version does not know are ignored
+//!   (and kept, for [`Media`] and unknown events); required fields that are missing, of the
+//!   wrong type or out of range give a [`DecodeError`] that names the field;
+//! - enumerated strings (note subtypes, location sources, ...) keep values this version does
+//!   not know in an `Other(String)` variant.
+//!
+//! Serializing an [`Event`] (or any event struct) with `serde_json` writes Prepared's wire
+//! shape back, discriminator included, so events can be logged, archived and replayed:
+//! `Event::decode(&serde_json::to_vec(&event)?)` gives the same event.
+//!
+//! `Debug` output of every event is safe for logs: caller phone numbers, coordinates, note
+//! texts, media links and unknown payloads are redacted. The fields themselves hold the real
+//! values.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+mod caller_location;
+mod coordinates;
+mod decode_error;
+mod dedup_key;
+mod incident_metadata;
+mod location_source;
+mod location_updated;
+mod media;
+mod note_created;
+mod open_enum;
+mod phone_number;
+mod probe;
+mod timestamp;
+mod unknown;
+
+pub use caller_location::{CallerLocation, ClassOfService};
+pub use decode_error::DecodeError;
+pub use dedup_key::DedupKey;
+pub use incident_metadata::IncidentMetadata;
+pub use location_source::LocationSource;
+pub use location_updated::{LocationType, LocationUpdated};
+pub use media::{Media, MediaKind};
+pub use note_created::{NoteCreated, NoteSubtype};
+pub use phone_number::CallerPhoneNumber;
+pub use timestamp::{Timestamp, TimestampError};
+pub use unknown::UnknownEvent;
+
+use probe::{Field, Name, Probe};
+
+/// One webhook event from Prepared.
+///
+/// Build it with [`Event::decode`] from the raw body; read what every event has without a
+/// `match` through [`kind`](Self::kind), [`incident_id`](Self::incident_id),
+/// [`created_at`](Self::created_at) and [`dedup_key`](Self::dedup_key).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Event {
+    /// CAD `note_created`.
+    NoteCreated(NoteCreated),
+    /// CAD `location_updated`.
+    LocationUpdated(LocationUpdated),
+    /// Incident Events `incident_metadata`.
+    IncidentMetadata(IncidentMetadata),
+    /// Incident Events `caller_location`.
+    CallerLocation(CallerLocation),
+    /// Incident Events `media`.
+    Media(Media),
+    /// An event this version does not know.
+    Unknown(UnknownEvent),
+}
+
+/// What kind of event an [`Event`] is, without its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// CAD `note_created`.
+    NoteCreated,
+    /// CAD `location_updated`.
+    LocationUpdated,
+    /// Incident Events `incident_metadata`.
+    IncidentMetadata,
+    /// Incident Events `caller_location`.
+    CallerLocation,
+    /// Incident Events `media`.
+    Media,
+    /// Any event this version does not know.
+    Unknown,
+}
+
+/// The Partner API scope an event belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scope {
+    /// `cad_incidents`: events for CAD vendors, named by `event_type`.
+    CadIncidents,
+    /// `incident_events`: events for first-responder apps, named by `type`.
+    IncidentEvents,
+}
+
+/// The field that names an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Discriminator {
+    /// `event_type`, used by CAD events.
+    EventType,
+    /// `type`, used by Incident Events events.
+    Type,
+}
+
+impl Event {
+    /// Decodes the raw body of a webhook delivery.
+    ///
+    /// This is the one call a receiver needs: it never panics, and an error says which field
+    /// is at fault without quoting the payload (see [`DecodeError`]). Unknown event names are
+    /// not errors; they give [`Event::Unknown`].
+    ///
+    /// ```
+    /// use prepared_core::{Event, DecodeError};
+    ///
+    /// let event = Event::decode(br#"{"event_type": "location_updated", "type": "caller",
+    ///     "id": "550e8400-e29b-41d4-a716-446655440003",
+    ///     "incident_id": "550e8400-e29b-41d4-a716-446655440001",
+    ///     "latitude": 37.7749, "longitude": -122.4194}"#)?;
+    /// assert_eq!(event.type_name(), "location_updated");
+    ///
+    /// let error = Event::decode(br#"{"type": "caller_location", "id": "550e8400-e29b-41d4-a716-446655440004"}"#)
+    ///     .unwrap_err();
+    /// assert_eq!(error.to_string(), "caller_location event: required field `incident_id` is missing");
+    /// assert_eq!(error.status(), http::StatusCode::BAD_REQUEST);
+    /// # Ok::<(), DecodeError>(())
+    /// ```
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let probe = Probe::read(body).map_err(|error| DecodeError::syntax(&error))?;
+        let Probe::Object { event_type, type_ } = probe else {
+            return Err(DecodeError::NotAnObject);
+        };
+        let (discriminator, name) = match (event_type, type_) {
+            (Field::Name(name), _) => (Discriminator::EventType, name),
+            (Field::Absent, Field::Name(name)) => (Discriminator::Type, name),
+            (Field::NotAString, _) => return Err(invalid_discriminator("event_type")),
+            (Field::Duplicate, _) => return Err(duplicate_discriminator("event_type")),
+            (Field::Absent, Field::NotAString) => return Err(invalid_discriminator("type")),
+            (Field::Absent, Field::Duplicate) => return Err(duplicate_discriminator("type")),
+            (Field::Absent, Field::Absent) => return Err(DecodeError::MissingDiscriminator),
+        };
+        let kind = match name {
+            Name::Known(kind) if kind.discriminator() == Some(discriminator) => kind,
+            Name::Known(kind) => return decode_unknown(discriminator, kind.as_str().to_owned(), body),
+            Name::Other(name) => return decode_unknown(discriminator, name, body),
+        };
+        match kind {
+            EventKind::NoteCreated => decode_as(kind, body).map(Self::NoteCreated),
+            EventKind::LocationUpdated => decode_as(kind, body).map(Self::LocationUpdated),
+            EventKind::IncidentMetadata => decode_as(kind, body).map(Self::IncidentMetadata),
+            EventKind::CallerLocation => decode_as(kind, body).map(Self::CallerLocation),
+            EventKind::Media => decode_as(kind, body).map(Self::Media),
+            EventKind::Unknown => decode_unknown(discriminator, kind.as_str().to_owned(), body),
+        }
+    }
+
+    /// What kind of event this is.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::NoteCreated(_) => EventKind::NoteCreated,
+            Self::LocationUpdated(_) => EventKind::LocationUpdated,
+            Self::IncidentMetadata(_) => EventKind::IncidentMetadata,
+            Self::CallerLocation(_) => EventKind::CallerLocation,
+            Self::Media(_) => EventKind::Media,
+            Self::Unknown(_) => EventKind::Unknown,
+        }
+    }
+
+    /// The event's name on the wire, e.g. `note_created`, or an unknown event's own name.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Self::Unknown(unknown) => unknown.name(),
+            known => known.kind().as_str(),
+        }
+    }
+
+    /// The scope the event belongs to (for an unknown event, the one its discriminator
+    /// implies).
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::Unknown(unknown) => unknown.discriminator().scope(),
+            Self::NoteCreated(_) | Self::LocationUpdated(_) => Scope::CadIncidents,
+            Self::IncidentMetadata(_) | Self::CallerLocation(_) | Self::Media(_) => {
+                Scope::IncidentEvents
+            }
+        }
+    }
+
+    /// The Prepared incident the event is about. Always there for known events (for
+    /// `incident_metadata` it is the event's `id`); for an unknown event, its `incident_id`
+    /// field when that is a UUID.
+    pub fn incident_id(&self) -> Option<Uuid> {
+        match self {
+            Self::NoteCreated(event) => Some(event.incident_id),
+            Self::LocationUpdated(event) => Some(event.incident_id),
+            Self::IncidentMetadata(event) => Some(event.id),
+            Self::CallerLocation(event) => Some(event.incident_id),
+            Self::Media(event) => Some(event.incident_id),
+            Self::Unknown(event) => event.incident_id(),
+        }
+    }
+
+    /// When the event's subject was created (the note, the location fix, the incident...),
+    /// when the payload says.
+    pub fn created_at(&self) -> Option<Timestamp> {
+        match self {
+            Self::NoteCreated(event) => event.created_at,
+            Self::LocationUpdated(event) => event.created_at,
+            Self::IncidentMetadata(event) => Some(event.created_at),
+            Self::CallerLocation(event) => event.created_at,
+            Self::Media(event) => event.created_at,
+            Self::Unknown(event) => event.created_at(),
+        }
+    }
+
+    /// The key that identifies this event across redeliveries. See [`DedupKey`] for the
+    /// rule; in short, the event `id`, except for `incident_metadata`, whose key is the
+    /// incident id plus `updated_at`.
+    pub fn dedup_key(&self) -> DedupKey {
+        let (kind, id) = match self {
+            Self::NoteCreated(event) => (EventKind::NoteCreated, event.id),
+            Self::LocationUpdated(event) => (EventKind::LocationUpdated, event.id),
+            Self::CallerLocation(event) => (EventKind::CallerLocation, event.id),
+            Self::Media(event) => (EventKind::Media, event.id),
+            Self::IncidentMetadata(event) => {
+                return DedupKey::new(format!(
+                    "incident_metadata:{}:{}",
+                    event.id,
+                    event.updated_at.unix_timestamp_nanos()
+                ));
+            }
+            Self::Unknown(event) => return event.dedup_key().clone(),
+        };
+        DedupKey::new(format!("{}:{id}", kind.as_str()))
+    }
+}
+
+/// Decodes from any `serde_json` deserializer, with the same rules as [`Event::decode`].
+///
+/// Useful to read archives (`Vec<Event>`, JSON lines); it works with `serde_json` only,
+/// because it reads the raw JSON of the event first.
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
+        Self::decode(raw.get().as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
+fn decode_as<T: serde::de::DeserializeOwned>(kind: EventKind, body: &[u8]) -> Result<T, DecodeError> {
+    serde_json::from_slice(body).map_err(|error| DecodeError::from_schema::<T>(kind, body, &error))
+}
+
+fn decode_unknown(discriminator: Discriminator, name: String, body: &[u8]) -> Result<Event, DecodeError> {
+    UnknownEvent::decode(discriminator, name, body)
+        .map(Event::Unknown)
+        .map_err(|error| DecodeError::from_unknown(&error))
+}
+
+fn invalid_discriminator(field: &'static str) -> DecodeError {
+    DecodeError::InvalidDiscriminator { field }
+}
+
+fn duplicate_discriminator(field: &'static str) -> DecodeError {
+    DecodeError::DuplicateField {
+        event: EventKind::Unknown,
+        field: field.to_owned(),
+    }
+}
+
+impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 6] = [
+        EventKind::NoteCreated,
+        EventKind::LocationUpdated,
+        EventKind::IncidentMetadata,
+        EventKind::CallerLocation,
+        EventKind::Media,
+        EventKind::Unknown,
+    ];
+
+    /// The wire name (`note_created`, ...); `unknown` for [`EventKind::Unknown`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoteCreated => "note_created",
+            Self::LocationUpdated => "location_updated",
+            Self::IncidentMetadata => "incident_metadata",
+            Self::CallerLocation => "caller_location",
+            Self::Media => "media",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The field that names this kind on the wire; `None` for [`EventKind::Unknown`].
+    pub fn discriminator(self) -> Option<Discriminator> {
+        match self {
+            Self::NoteCreated | Self::LocationUpdated => Some(Discriminator::EventType),
+            Self::IncidentMetadata | Self::CallerLocation | Self::Media => Some(Discriminator::Type),
+            Self::Unknown => None,
+        }
+    }
+
+    fn from_wire_name(name: &str) -> Option<Self> {
+        match name {
+            "note_created" => Some(Self::NoteCreated),
+            "location_updated" => Some(Self::LocationUpdated),
+            "incident_metadata" => Some(Self::IncidentMetadata),
+            "caller_location" => Some(Self::CallerLocation),
+            "media" => Some(Self::Media),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Discriminator {
+    /// The field's name: `event_type` or `type`.
+    pub fn field_name(self) -> &'static str {
+        match self {
+            Self::EventType => "event_type",
+            Self::Type => "type",
+        }
+    }
+
+    /// The scope whose events this field names.
+    pub fn scope(self) -> Scope {
+        match self {
+            Self::EventType => Scope::CadIncidents,
+            Self::Type => Scope::IncidentEvents,
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! [`Timestamp`]: the date-times of Prepared's webhooks.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// Prepared's webhook form, `2024-01-15 10:30:00 UTC`, with optional fractional seconds.
+const PREPARED_PARSE: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]] UTC");
+const PREPARED_WHOLE_SECONDS: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+const PREPARED_FRACTIONAL: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond] UTC");
+
+/// An instant in time, as Prepared's webhooks carry it.
+///
+/// Parsing accepts both forms Prepared uses: the webhook form `2024-01-15 10:30:00 UTC`
+/// (with or without fractional seconds) and RFC 3339 (`2025-05-23T00:08:17.426+00:00`).
+/// The instant is kept in UTC; serializing writes the webhook form, with fractional seconds
+/// only when there are any, so an event serializes back to Prepared's wire shape.
+///
+/// ```
+/// use prepared_core::Timestamp;
+///
+/// let webhook: Timestamp = "2024-01-15 10:30:00.5 UTC".parse()?;
+/// let rfc3339: Timestamp = "2024-01-15T12:30:00.500+02:00".parse()?;
+/// assert_eq!(webhook, rfc3339);
+/// assert_eq!(webhook.to_string(), "2024-01-15 10:30:00.5 UTC");
+/// # Ok::<(), prepared_core::event::TimestampError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+/// A string that is neither of the date-time forms [`Timestamp`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a date-time in the form `YYYY-MM-DD HH:MM:SS[.fff] UTC` or RFC 3339")]
+pub struct TimestampError;
+
+impl Timestamp {
+    /// Parses either accepted form (see the type's documentation).
+    pub fn parse(input: &str) -> Result<Self, TimestampError> {
+        if let Ok(datetime) = PrimitiveDateTime::parse(input, PREPARED_PARSE) {
+            return Ok(Self(datetime.assume_utc()));
+        }
+        OffsetDateTime::parse(input, &Rfc3339)
+            .map(Self::from)
+            .map_err(|_| TimestampError)
+    }
+
+    /// The instant as a [`time::OffsetDateTime`] in UTC.
+    pub fn to_offset_date_time(self) -> OffsetDateTime {
+        self.0
+    }
+
+    /// Nanoseconds since the Unix epoch: a compact, unambiguous form of the instant.
+    pub fn unix_timestamp_nanos(self) -> i128 {
+        self.0.unix_timestamp_nanos()
+    }
+}
+
+impl From<OffsetDateTime> for Timestamp {
+    fn from(datetime: OffsetDateTime) -> Self {
+        Self(datetime.to_offset(UtcOffset::UTC))
+    }
+}
+
+impl From<Timestamp> for OffsetDateTime {
+    fn from(timestamp: Timestamp) -> Self {
+        timestamp.0
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        Self::parse(input)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let format = if self.0.nanosecond() == 0 {
+            PREPARED_WHOLE_SECONDS
+        } else {
+            PREPARED_FRACTIONAL
+        };
+        // Formatting fails only for years beyond four digits, which parsing never yields.
+        let text = self.0.format(format).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TimestampVisitor;
+
+        impl de::Visitor<'_> for TimestampVisitor {
+            type Value = Timestamp;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a date-time string")
+            }
+
+            fn visit_str<E: de::Error>(self, input: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(input).map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_str(TimestampVisitor)
+    }
+}

@@ -1,0 +1,42 @@
+//! The framework-agnostic core of `prepared-webhooks`: everything needed to receive the
+//! webhooks of [Prepared]'s Partner API correctly, with no web framework attached.
+//!
+//! Start with [`Event::decode`]: one call turns the raw body of a delivery into a typed
+//! [`Event`].
+//!
+//! ```
+//! use prepared_core::{Event, EventKind};
+//!
+//! let body = br#"{
+//!     "type": "caller_location",
+//!     "id": "550e8400-e29b-41d4-a716-446655440004",
+//!     "incident_id": "550e8400-e29b-41d4-a716-446655440000",
+//!     "lat": 37.7749, "lng": -122.4194,
+//!     "created_at": "2024-01-15 10:30:15 UTC", "source": "ani_ali"
+//! }"#;
+//!
+//! let event = Event::decode(body)?;
+//! assert_eq!(event.kind(), EventKind::CallerLocation);
+//! assert_eq!(event.dedup_key().as_str(), "caller_location:550e8400-e29b-41d4-a716-446655440004");
+//! if let Event::CallerLocation(location) = &event {
+//!     // Coordinates are plain `f64` fields; `Debug` redacts them.
+//!     assert_eq!(location.lat, 37.7749);
+//!     assert!(!format!("{location:?}").contains("37.77"));
+//! }
+//! # Ok::<(), prepared_core::DecodeError>(())
+//! ```
+//!
+//! The modules:
+//! - [`event`]: the typed event model, decoding and dedup keys.
+//!
+//! The framework adapters are separate crates: `prepared-tower` (axum, hyper, any tower
+//! stack) and `prepared-actix` (actix-web).
+//!
+//! [Prepared]: https://www.prepared911.com
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub mod event;
+mod redact;
+
+pub use event::{DecodeError, DedupKey, Event, EventKind, Scope, Timestamp};

@@ -1,0 +1,2 @@
+//! Placeholder: the tower adapter arrives with the adapters issue.
+#![forbid(unsafe_code)]

@@ -36,6 +36,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod auth;
+pub mod dedup;
 pub mod event;
 mod redact;
 

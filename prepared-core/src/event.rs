@@ -162,7 +162,9 @@ impl Event {
         };
         let kind = match name {
             Name::Known(kind) if kind.discriminator() == Some(discriminator) => kind,
-            Name::Known(kind) => return decode_unknown(discriminator, kind.as_str().to_owned(), body),
+            Name::Known(kind) => {
+                return decode_unknown(discriminator, kind.as_str().to_owned(), body);
+            }
             Name::Other(name) => return decode_unknown(discriminator, name, body),
         };
         match kind {
@@ -267,11 +269,18 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
-fn decode_as<T: serde::de::DeserializeOwned>(kind: EventKind, body: &[u8]) -> Result<T, DecodeError> {
+fn decode_as<T: serde::de::DeserializeOwned>(
+    kind: EventKind,
+    body: &[u8],
+) -> Result<T, DecodeError> {
     serde_json::from_slice(body).map_err(|error| DecodeError::from_schema::<T>(kind, body, &error))
 }
 
-fn decode_unknown(discriminator: Discriminator, name: String, body: &[u8]) -> Result<Event, DecodeError> {
+fn decode_unknown(
+    discriminator: Discriminator,
+    name: String,
+    body: &[u8],
+) -> Result<Event, DecodeError> {
     UnknownEvent::decode(discriminator, name, body)
         .map(Event::Unknown)
         .map_err(|error| DecodeError::from_unknown(&error))
@@ -315,7 +324,9 @@ impl EventKind {
     pub fn discriminator(self) -> Option<Discriminator> {
         match self {
             Self::NoteCreated | Self::LocationUpdated => Some(Discriminator::EventType),
-            Self::IncidentMetadata | Self::CallerLocation | Self::Media => Some(Discriminator::Type),
+            Self::IncidentMetadata | Self::CallerLocation | Self::Media => {
+                Some(Discriminator::Type)
+            }
             Self::Unknown => None,
         }
     }

@@ -57,7 +57,9 @@ open_enum! {
 
 /// The fields no typed field took, less the discriminator `type`, which serialization writes
 /// itself.
-fn other_fields<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Map<String, Value>, D::Error> {
+fn other_fields<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Map<String, Value>, D::Error> {
     let mut fields = Map::deserialize(deserializer)?;
     fields.remove("type");
     Ok(fields)

@@ -57,8 +57,17 @@ impl fmt::Debug for NoteCreated {
             .field("cad_partner_incident_id", &self.cad_partner_incident_id)
             .field("created_at", &self.created_at)
             .field("subtype", &self.subtype)
-            .field("note", &self.note.as_ref().map(|note| RedactedLen(note.len())))
-            .field("metadata", &self.metadata.as_ref().map(|map| map.keys().collect::<Vec<_>>()))
+            .field(
+                "note",
+                &self.note.as_ref().map(|note| RedactedLen(note.len())),
+            )
+            .field(
+                "metadata",
+                &self
+                    .metadata
+                    .as_ref()
+                    .map(|map| map.keys().collect::<Vec<_>>()),
+            )
             .finish()
     }
 }

@@ -9,8 +9,9 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// Prepared's webhook form, `2024-01-15 10:30:00 UTC`, with optional fractional seconds.
-const PREPARED_PARSE: &[BorrowedFormatItem<'_>] =
-    format_description!("[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]] UTC");
+const PREPARED_PARSE: &[BorrowedFormatItem<'_>] = format_description!(
+    "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]] UTC"
+);
 const PREPARED_WHOLE_SECONDS: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 const PREPARED_FRACTIONAL: &[BorrowedFormatItem<'_>] =

@@ -38,6 +38,7 @@ mod caller_location;
 mod coordinates;
 mod decode_error;
 mod dedup_key;
+mod fast_path;
 mod incident_metadata;
 mod location_source;
 mod location_updated;
@@ -61,6 +62,7 @@ pub use phone_number::CallerPhoneNumber;
 pub use timestamp::{Timestamp, TimestampError};
 pub use unknown::UnknownEvent;
 
+use fast_path::OnePass;
 use probe::{Field, Name, Probe};
 
 /// One webhook event from Prepared.
@@ -147,6 +149,15 @@ impl Event {
     /// # Ok::<(), DecodeError>(())
     /// ```
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        match fast_path::decode(body) {
+            OnePass::Event(event) => Ok(event),
+            OnePass::Media => decode_as(EventKind::Media, body).map(Self::Media),
+            OnePass::Undecided => Self::decode_two_pass(body),
+        }
+    }
+
+    /// The general decoder: finds the discriminator, then decodes the body as that event.
+    fn decode_two_pass(body: &[u8]) -> Result<Self, DecodeError> {
         let probe = Probe::read(body).map_err(|error| DecodeError::syntax(&error))?;
         let Probe::Object { event_type, type_ } = probe else {
             return Err(DecodeError::NotAnObject);

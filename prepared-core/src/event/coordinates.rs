@@ -17,10 +17,37 @@ pub(crate) fn longitude<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f6
 }
 
 fn degrees<'de, D: Deserializer<'de>>(deserializer: D, limit: f64) -> Result<f64, D::Error> {
-    let value = f64::deserialize(deserializer)?;
+    in_range(f64::deserialize(deserializer)?, limit)
+}
+
+/// An optional latitude: absent or `null` is `None`.
+pub(crate) fn optional_latitude<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    optional(deserializer, 90.0)
+}
+
+/// An optional longitude: absent or `null` is `None`.
+pub(crate) fn optional_longitude<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    optional(deserializer, 180.0)
+}
+
+fn optional<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    limit: f64,
+) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(deserializer)? {
+        Some(value) => in_range(value, limit).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn in_range<E: de::Error>(value: f64, limit: f64) -> Result<f64, E> {
     if value.is_finite() && (-limit..=limit).contains(&value) {
         Ok(value)
     } else {
-        Err(de::Error::custom("coordinate out of range"))
+        Err(E::custom("coordinate out of range"))
     }
 }

@@ -44,12 +44,14 @@ pub struct TimestampError;
 impl Timestamp {
     /// Parses either accepted form (see the type's documentation).
     pub fn parse(input: &str) -> Result<Self, TimestampError> {
-        if let Ok(datetime) = PrimitiveDateTime::parse(input, PREPARED_PARSE) {
-            return Ok(Self(datetime.assume_utc()));
-        }
-        OffsetDateTime::parse(input, &Rfc3339)
-            .map(Self::from)
-            .map_err(|_| TimestampError)
+        // RFC 3339 separates date and time with `T` (or `t`), the webhook form with a space:
+        // one look at that byte picks the one parser to run.
+        let parsed = match input.as_bytes().get(10) {
+            Some(b'T' | b't') => OffsetDateTime::parse(input, &Rfc3339).map(Self::from),
+            _ => PrimitiveDateTime::parse(input, PREPARED_PARSE)
+                .map(|datetime| Self(datetime.assume_utc())),
+        };
+        parsed.map_err(|_| TimestampError)
     }
 
     /// The instant as a [`time::OffsetDateTime`] in UTC.

@@ -28,17 +28,22 @@
 //!
 //! The modules:
 //! - [`event`]: the typed event model, decoding and dedup keys.
+//! - [`auth`]: authentication of deliveries on the request head.
+//! - [`dedup`]: the claim protocol and its stores.
+//! - [`delivery`]: [`Webhooks`], the pipeline from request to typed callbacks.
 //!
 //! The framework adapters are separate crates: `prepared-tower` (axum, hyper, any tower
 //! stack) and `prepared-actix` (actix-web).
 //!
 //! [Prepared]: https://www.prepared911.com
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 pub mod dedup;
+pub mod delivery;
 pub mod event;
 mod redact;
 
+pub use delivery::{AckMode, Webhooks};
 pub use event::{DecodeError, DedupKey, Event, EventKind, Scope, Timestamp};

@@ -1,0 +1,64 @@
+//! [`KeyHash`]: the 128-bit keyed hash the memory store keeps instead of the key's text.
+
+use std::hash::{BuildHasher, RandomState};
+
+use crate::DedupKey;
+
+/// A 128-bit hash of a [`DedupKey`], made of two independently keyed SipHash-1-3 values.
+///
+/// Two different keys share a hash with probability about 2⁻¹²⁸, so a store of n keys
+/// mistakes a new event for a duplicate with probability about n²/2¹²⁹ (10⁻²⁷ at a million
+/// keys). The hash keys are random per store, so nobody can craft colliding event ids.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct KeyHash {
+    /// Places the key inside its shard's table.
+    low: u64,
+    /// Picks the shard.
+    high: u64,
+}
+
+impl KeyHash {
+    /// A placeholder for empty slots (a real key may have this hash too: emptiness is marked
+    /// apart).
+    pub(super) const ZERO: Self = Self { low: 0, high: 0 };
+
+    /// A hash made of these parts (for tests of the table).
+    #[cfg(test)]
+    pub(super) fn from_parts(low: u64, high: u64) -> Self {
+        Self { low, high }
+    }
+
+    /// The bits that place the key inside its shard's table.
+    pub(super) fn table_bits(self) -> u64 {
+        self.low
+    }
+
+    /// The shard of this key, for a shard count of `mask + 1` (a power of two).
+    pub(super) fn shard(self, mask: usize) -> usize {
+        // Truncation is intended: only the low bits select the shard.
+        (self.high as usize) & mask
+    }
+}
+
+/// Hashes keys for one store, with random SipHash keys.
+pub(super) struct KeyHasher {
+    low: RandomState,
+    high: RandomState,
+}
+
+impl KeyHasher {
+    pub(super) fn new() -> Self {
+        Self {
+            low: RandomState::new(),
+            high: RandomState::new(),
+        }
+    }
+
+    pub(super) fn hash(&self, key: &DedupKey) -> KeyHash {
+        let text = key.as_str();
+        KeyHash {
+            low: self.low.hash_one(text),
+            high: self.high.hash_one(text),
+        }
+    }
+}

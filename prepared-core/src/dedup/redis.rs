@@ -1,0 +1,378 @@
+//! [`RedisDedupStore`]: the dedup store in Redis, shared by several replicas.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{FromRedisValue, RedisError, Script};
+
+use super::{Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore};
+use crate::DedupKey;
+
+mod scripts;
+
+use scripts::Scripts;
+
+/// The dedup store in Redis, for several replicas behind a load balancer: a redelivery that
+/// reaches another replica still finds the claim. Feature `redis`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use prepared_core::dedup::{DedupConfig, RedisDedupStore};
+///
+/// # async fn run() -> Result<(), prepared_core::dedup::DedupError> {
+/// // Defaults: prefix `prepared:dedup:`, 1 s per operation, 5-minute claims, 72-hour retention.
+/// let store = RedisDedupStore::connect("redis://127.0.0.1:6379/").await?;
+///
+/// let store = RedisDedupStore::builder()
+///     .prefix("myapp:dedup:")
+///     .timeout(Duration::from_millis(500))
+///     .config(DedupConfig::builder().retention(Duration::from_secs(7 * 24 * 3600)).build())
+///     .connect("redis://127.0.0.1:6379/")
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Layout
+/// One Redis string per event: `<prefix><dedup key>`, e.g.
+/// `prepared:dedup:caller_location:550e8400-…`, holding `inflight:<token>` with an expiry of
+/// the [claim TTL](DedupConfig::claim_ttl) while a delivery processes the event, then `done`
+/// with an expiry of the [retention](DedupConfig::retention). The token is 128 random bits.
+/// Each operation is one small Lua script (`EVALSHA`, one round trip), so it is atomic:
+/// `claim` sets the claim only if the key is free; `complete` and `release` check the token
+/// (see [`ClaimToken`] for what they do with an expired claim). A value the store did not
+/// write is treated as a claim in flight and left alone.
+///
+/// # Failures
+/// The connection is a [`ConnectionManager`], which reconnects after the connection drops.
+/// Every operation runs under a [timeout](RedisDedupStoreBuilder::timeout) (default 1 s) and
+/// any failure, a timeout, a refused or dropped connection, an error reply, is
+/// [`DedupError::Unavailable`], which the pipeline answers `503` so that Prepared retries:
+/// an event is never processed twice, and never acknowledged without being processed.
+/// Every operation is idempotent (a claim is retried under the same token), so an operation
+/// whose connection dropped is retried once on the new connection, within the same timeout.
+/// When a claim's answer is lost entirely, the key stays claimed under a token nobody holds
+/// until the claim TTL ends: redeliveries meanwhile are answered `503`, and processed after.
+///
+/// # Operating Redis for it
+/// - Use `maxmemory-policy noeviction` (a full Redis then fails writes: `503`, retried). An
+///   evicting policy may drop a live claim, and `volatile-ttl` drops claims first.
+/// - Redis replicates asynchronously: a failover can lose the newest claims and done marks,
+///   and an event delivered again right then can be processed twice.
+/// - [`DedupConfig::capacity`] does not apply: Redis holds as many keys as its memory allows,
+///   each about 100 bytes.
+pub struct RedisDedupStore {
+    connection: ConnectionManager,
+    prefix: Box<str>,
+    timeout: Duration,
+    claim_ttl_ms: u64,
+    retention_ms: u64,
+    config: DedupConfig,
+    scripts: Scripts,
+}
+
+impl RedisDedupStore {
+    /// The default key prefix: `prepared:dedup:`.
+    pub const DEFAULT_PREFIX: &'static str = "prepared:dedup:";
+    /// The default timeout of one operation: 1 second.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// The default time [`RedisDedupStoreBuilder::connect`] waits for the first connection:
+    /// 5 seconds.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379/`, `rediss://` for TLS
+    /// if the `redis` crate is built with it) with the default settings; fails with
+    /// [`DedupError::Unavailable`] if it cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, DedupError> {
+        Self::builder().connect(url).await
+    }
+
+    /// A builder, to set the prefix, timeouts and lifetimes.
+    pub fn builder() -> RedisDedupStoreBuilder {
+        RedisDedupStoreBuilder {
+            config: DedupConfig::default(),
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The store's configuration (its capacity does not apply to Redis).
+    pub fn config(&self) -> &DedupConfig {
+        &self.config
+    }
+
+    /// The timeout of one operation.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn redis_key(&self, key: &DedupKey) -> String {
+        let mut redis_key = String::with_capacity(self.prefix.len() + key.as_str().len());
+        redis_key.push_str(&self.prefix);
+        redis_key.push_str(key.as_str());
+        redis_key
+    }
+
+    /// Runs one script under the timeout, retrying once on a new connection when the
+    /// connection dropped (every script is idempotent).
+    async fn run<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        script: &Script,
+        key: &str,
+        token: &str,
+        millis: Option<u64>,
+    ) -> Result<T, DedupError> {
+        let mut invocation = script.key(key);
+        invocation.arg(token);
+        if let Some(millis) = millis {
+            invocation.arg(millis);
+        }
+        let mut connection = self.connection.clone();
+        let attempts = async {
+            match invocation.invoke_async::<T>(&mut connection).await {
+                Err(error) if reconnects(&error) => {
+                    tracing::debug!(%error, operation, "redis connection lost; retrying once");
+                    invocation.invoke_async::<T>(&mut connection).await
+                }
+                result => result,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(DedupError::unavailable(
+                format!("redis {operation} failed"),
+                Some(Box::new(error)),
+            )),
+            Err(_) => Err(DedupError::unavailable(
+                format!("redis {operation} timed out after {:?}", self.timeout),
+                None,
+            )),
+        }
+    }
+
+    async fn claim_key(&self, key: &DedupKey) -> Result<Claim, DedupError> {
+        let token = ClaimToken::new(uuid::Uuid::new_v4().as_u128());
+        let answer: i64 = self
+            .run(
+                "claim",
+                &self.scripts.claim,
+                &self.redis_key(key),
+                &token.to_string(),
+                Some(self.claim_ttl_ms),
+            )
+            .await?;
+        match answer {
+            scripts::CLAIMED => Ok(Claim::Claimed(token)),
+            scripts::DONE => Ok(Claim::Done),
+            scripts::IN_FLIGHT => Ok(Claim::InFlight),
+            _ => Err(DedupError::unavailable(
+                "redis claim gave an unexpected answer",
+                None,
+            )),
+        }
+    }
+
+    async fn complete_key(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), DedupError> {
+        let answer: i64 = self
+            .run(
+                "complete",
+                &self.scripts.complete,
+                &self.redis_key(key),
+                &token.to_string(),
+                Some(self.retention_ms),
+            )
+            .await?;
+        if answer == scripts::HELD_BY_OTHER {
+            tracing::warn!(
+                event = %key,
+                "the claim expired and another delivery took the event over; \
+                 it was not marked done by the expired claim"
+            );
+        }
+        Ok(())
+    }
+
+    async fn release_key(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), DedupError> {
+        let released: i64 = self
+            .run(
+                "release",
+                &self.scripts.release,
+                &self.redis_key(key),
+                &token.to_string(),
+                None,
+            )
+            .await?;
+        if released == 0 {
+            tracing::debug!(event = %key, "release of a claim the store no longer holds");
+        }
+        Ok(())
+    }
+}
+
+/// Whether the connection manager replaces its connection after this error, so that trying
+/// again can succeed.
+fn reconnects(error: &RedisError) -> bool {
+    error.is_unrecoverable_error() || error.is_io_error()
+}
+
+impl fmt::Debug for RedisDedupStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the connection: its address may carry a password.
+        f.debug_struct("RedisDedupStore")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DedupStore for RedisDedupStore {
+    fn claim<'a>(&'a self, key: &'a DedupKey) -> DedupFuture<'a, Claim> {
+        Box::pin(self.claim_key(key))
+    }
+
+    fn complete<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
+        Box::pin(self.complete_key(key, token))
+    }
+
+    fn release<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
+        Box::pin(self.release_key(key, token))
+    }
+}
+
+/// Builds a [`RedisDedupStore`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RedisDedupStoreBuilder {
+    config: DedupConfig,
+    prefix: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl RedisDedupStoreBuilder {
+    /// The claim TTL and retention (default [`DedupConfig::default`]; the capacity does not
+    /// apply to Redis).
+    pub fn config(mut self, config: DedupConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The prefix of every key (default `prepared:dedup:`). Give each application its own
+    /// when several share a Redis.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long one operation may take, reconnecting included (default 1 s); after that it
+    /// fails with [`DedupError::Unavailable`]. It also bounds each connection attempt and
+    /// each answer of the connection manager.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long [`connect`](Self::connect) waits for the first connection (default 5 s).
+    pub fn connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Connects to the Redis at `url`, and fails with [`DedupError::Unavailable`] if it
+    /// cannot be reached within the connect timeout, so that a misconfiguration shows at
+    /// start-up.
+    pub async fn connect(self, url: &str) -> Result<RedisDedupStore, DedupError> {
+        let client = client(url)?;
+        let config = self.manager_config();
+        let connect = ConnectionManager::new_with_config(client, config);
+        let connection = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => {
+                return Err(DedupError::unavailable(
+                    "could not connect to redis",
+                    Some(Box::new(error)),
+                ));
+            }
+            Err(_) => {
+                return Err(DedupError::unavailable(
+                    format!(
+                        "could not connect to redis within {:?}",
+                        self.connect_timeout
+                    ),
+                    None,
+                ));
+            }
+        };
+        Ok(self.with_connection_manager(connection))
+    }
+
+    /// A store that connects to the Redis at `url` on its first operation: it starts while
+    /// Redis is down, and its operations fail with [`DedupError::Unavailable`] until Redis
+    /// answers. Must be called within a Tokio runtime. Fails only when `url` is not a
+    /// Redis URL, or when there is no runtime.
+    pub fn connect_lazy(self, url: &str) -> Result<RedisDedupStore, DedupError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(DedupError::unavailable(
+                "a redis dedup store must be created within a Tokio runtime",
+                None,
+            ));
+        }
+        let client = client(url)?;
+        let connection = ConnectionManager::new_lazy_with_config(client, self.manager_config())
+            .map_err(|error| {
+                DedupError::unavailable(
+                    "could not set up the redis connection",
+                    Some(Box::new(error)),
+                )
+            })?;
+        Ok(self.with_connection_manager(connection))
+    }
+
+    /// A store on a connection manager of your own (shared with other uses, or configured
+    /// otherwise). Its own timeouts and reconnection settings apply, under the store's
+    /// [timeout](Self::timeout).
+    pub fn with_connection_manager(self, connection: ConnectionManager) -> RedisDedupStore {
+        RedisDedupStore {
+            connection,
+            prefix: self.prefix.into_boxed_str(),
+            timeout: self.timeout,
+            claim_ttl_ms: millis(self.config.claim_ttl()),
+            retention_ms: millis(self.config.retention()),
+            config: self.config,
+            scripts: Scripts::new(),
+        }
+    }
+
+    /// Reconnection: a few quick attempts (the operation's timeout bounds the wait anyway),
+    /// each bounded by the timeout, as is each answer.
+    fn manager_config(&self) -> ConnectionManagerConfig {
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(3)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1))
+    }
+}
+
+fn client(url: &str) -> Result<redis::Client, DedupError> {
+    // The error names what is wrong with the URL, never the URL (it may carry a password).
+    redis::Client::open(url)
+        .map_err(|error| DedupError::unavailable("invalid redis URL", Some(Box::new(error))))
+}
+
+/// Whole milliseconds, at least 1 (Redis `PX` takes a positive integer).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}

@@ -1,0 +1,52 @@
+//! The delivery pipeline: from an authenticated request to the application's typed
+//! callbacks, without losing or doubling an event.
+//!
+//! Prepared retries every delivery that is not answered `200`, so the same event can arrive
+//! several times, and it asks for a fast `200` with processing afterwards. [`Webhooks`] holds
+//! the two together:
+//!
+//! - **Dedup by claim.** Each event is *claimed* in a [`DedupStore`](crate::dedup::DedupStore)
+//!   under its [`DedupKey`](crate::DedupKey) before anything else happens. A delivery of an
+//!   event already done is answered `200` (a duplicate: Prepared must stop retrying) and not
+//!   processed; one whose claim is held by a delivery in progress is answered `503` with
+//!   `Retry-After`, so that if that delivery fails, the retry processes the event. A claim is
+//!   *completed* when the callback succeeds and *released* when it fails, is dead-lettered,
+//!   cannot be queued, or its handler drops it.
+//! - **[`AckMode::Immediate`]** (the default): the event is queued and answered `200` at
+//!   once. Workers run the callbacks; the events of one incident are processed in arrival
+//!   order, different incidents in parallel. A failed callback (an error or a panic, which is
+//!   caught) is retried per the [`RetryPolicy`], then handed to the dead-letter hook with its
+//!   raw payload. A full queue answers `503` with `Retry-After` and releases the claim.
+//! - **[`AckMode::AfterProcessing`]**: the callback runs before the answer; `200` on
+//!   success, `500` on failure with the claim released.
+//! - **Shutdown**: [`Webhooks::shutdown`] stops taking deliveries, drains the queue within a
+//!   deadline and reports what was left.
+//!
+//! Each delivery runs in a `prepared_webhook` tracing span (kind, dedup key, incident id,
+//! outcome, status, latency; never the payload), and [`Stats`] counts what happened; with the
+//! `metrics` feature the same counters go to the `metrics` facade
+//! (`prepared_webhooks_received_total{kind}`, `prepared_webhooks_rejected_total{reason}`,
+//! `..._duplicates_total`, `..._processed_total`, `..._unhandled_total`,
+//! `..._callback_failures_total`, `..._dead_lettered_total`, and the gauge
+//! `prepared_webhooks_queue_depth`).
+
+mod accepted;
+mod body;
+mod callbacks;
+mod claimed;
+mod hooks;
+mod lanes;
+mod processor;
+mod rejection;
+mod retry;
+mod stats;
+mod webhooks;
+
+pub use accepted::{Accepted, ShutdownReport};
+pub use callbacks::{BoxError, CallbackError};
+pub use claimed::{ClaimGuard, ClaimedEvent};
+pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
+pub use rejection::{Rejection, Unavailable};
+pub use retry::RetryPolicy;
+pub use stats::Stats;
+pub use webhooks::{AckMode, BuildError, DEFAULT_BODY_LIMIT, Webhooks, WebhooksBuilder};

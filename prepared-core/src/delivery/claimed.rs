@@ -1,0 +1,126 @@
+//! [`ClaimedEvent`]: an event handed to the application's own handler, with its dedup claim.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::dedup::{ClaimToken, DedupStore};
+use crate::{DedupKey, Event};
+
+/// A decoded event whose dedup claim this delivery holds: the application processes it, then
+/// calls [`complete`](Self::complete) (redeliveries become duplicates) or
+/// [`release`](Self::release) (the next delivery is processed again). Dropping it without
+/// either releases the claim, so a handler that fails or panics never loses the event.
+///
+/// The extractors of the adapters give this to handlers and complete it when the handler's
+/// response is a success.
+#[derive(Debug)]
+pub struct ClaimedEvent {
+    event: Event,
+    raw: Bytes,
+    guard: ClaimGuard,
+}
+
+impl ClaimedEvent {
+    pub(crate) fn new(event: Event, raw: Bytes, guard: ClaimGuard) -> Self {
+        Self { event, raw, guard }
+    }
+
+    /// The event.
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// The payload exactly as received.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// Takes the event and the claim apart.
+    pub fn into_parts(self) -> (Event, ClaimGuard) {
+        (self.event, self.guard)
+    }
+
+    /// Marks the event done.
+    pub async fn complete(self) {
+        self.guard.complete().await;
+    }
+
+    /// Gives the claim up so that the next delivery is processed.
+    pub async fn release(self) {
+        self.guard.release().await;
+    }
+}
+
+/// A held dedup claim. [`complete`](Self::complete) or [`release`](Self::release) it;
+/// dropping it releases it in the background.
+pub struct ClaimGuard {
+    claim: Option<(Arc<dyn DedupStore>, DedupKey, ClaimToken)>,
+}
+
+impl std::fmt::Debug for ClaimGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = self.claim.as_ref().map(|(_, key, _)| key);
+        f.debug_struct("ClaimGuard")
+            .field("key", &key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClaimGuard {
+    pub(crate) fn new(store: Arc<dyn DedupStore>, key: DedupKey, token: ClaimToken) -> Self {
+        Self {
+            claim: Some((store, key, token)),
+        }
+    }
+
+    /// The dedup key of the claimed event.
+    pub fn key(&self) -> Option<&DedupKey> {
+        self.claim.as_ref().map(|(_, key, _)| key)
+    }
+
+    /// Marks the event done: redeliveries are answered as duplicates.
+    pub async fn complete(mut self) {
+        if let Some((store, key, token)) = self.claim.take()
+            && let Err(error) = store.complete(&key, &token).await
+        {
+            tracing::error!(event = %key, %error, "could not mark the event done in the dedup store");
+        }
+    }
+
+    /// Gives the claim up: the next delivery of the event is processed.
+    pub async fn release(mut self) {
+        if let Some((store, key, token)) = self.claim.take() {
+            release(store, key, token).await;
+        }
+    }
+
+    /// Hands the claim over to the pipeline, which completes or releases it itself.
+    pub(crate) fn disarm(mut self) -> (DedupKey, ClaimToken) {
+        match self.claim.take() {
+            Some((_, key, token)) => (key, token),
+            None => unreachable!("a guard is disarmed once, before anything else takes its claim"),
+        }
+    }
+}
+
+async fn release(store: Arc<dyn DedupStore>, key: DedupKey, token: ClaimToken) {
+    if let Err(error) = store.release(&key, &token).await {
+        tracing::warn!(event = %key, %error, "could not release the claim; it will expire");
+    }
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if let Some((store, key, token)) = self.claim.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(release(store, key, token));
+                }
+                Err(_) => {
+                    tracing::warn!(event = %key, "claim dropped outside a runtime; it will expire")
+                }
+            }
+        }
+    }
+}

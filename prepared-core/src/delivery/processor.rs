@@ -1,0 +1,139 @@
+//! [`Processor`]: runs one event's callback with retries, then completes, releases or
+//! dead-letters its claim. Shared by both acknowledgement modes.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use super::callbacks::{CallbackError, Callbacks};
+use super::hooks::{DeadLetter, DeadLetterReason, Hook};
+use super::lanes::LaneState;
+use super::{RetryPolicy, stats::Counters};
+use crate::dedup::{ClaimToken, DedupStore};
+use crate::{DedupKey, Event};
+
+/// A claimed event on its way to its callback.
+pub(crate) struct Job {
+    pub(crate) event: Event,
+    pub(crate) raw: Bytes,
+    pub(crate) key: DedupKey,
+    pub(crate) token: ClaimToken,
+}
+
+pub(crate) struct Processor {
+    pub(crate) dedup: Arc<dyn DedupStore>,
+    pub(crate) callbacks: Callbacks,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) dead_letter: Option<Hook<DeadLetter>>,
+    pub(crate) counters: Counters,
+}
+
+impl Processor {
+    /// Runs the callback once (after-processing mode). Success completes the claim; failure
+    /// releases it so that Prepared's retry is processed.
+    pub(crate) async fn run_once(&self, job: Job) -> Result<(), CallbackError> {
+        let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
+            self.counters.unhandled();
+            self.complete(&job).await;
+            return Ok(());
+        };
+        match Callbacks::call(callback, job.event.clone()).await {
+            Ok(()) => {
+                self.counters.processed();
+                self.complete(&job).await;
+                Ok(())
+            }
+            Err(error) => {
+                self.counters.callback_failures();
+                tracing::warn!(event = %job.key, error = %error, "callback failed; the claim is released for Prepared's retry");
+                self.release(&job).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs the callback with retries (immediate mode). Gives up early, dead-lettering the
+    /// event, when the lanes are told to abandon their work.
+    pub(crate) async fn run_with_retries(&self, job: Job, state: &mut watch::Receiver<LaneState>) {
+        let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
+            self.counters.unhandled();
+            self.complete(&job).await;
+            return;
+        };
+        let mut attempts = 0;
+        let mut last_error = None;
+        while attempts < self.retry.max_attempts {
+            if *state.borrow() == LaneState::Abandon {
+                return self
+                    .dead_letter(job, attempts, DeadLetterReason::Shutdown, last_error)
+                    .await;
+            }
+            attempts += 1;
+            match Callbacks::call(callback, job.event.clone()).await {
+                Ok(()) => {
+                    self.counters.processed();
+                    self.complete(&job).await;
+                    return;
+                }
+                Err(error) => {
+                    self.counters.callback_failures();
+                    tracing::warn!(event = %job.key, attempt = attempts, error = %error, "callback failed");
+                    last_error = Some(error);
+                }
+            }
+            if attempts < self.retry.max_attempts {
+                let backoff = tokio::time::sleep(self.retry.backoff(attempts));
+                tokio::select! {
+                    () = backoff => {}
+                    _ = state.wait_for(|state| *state == LaneState::Abandon) => {}
+                }
+            }
+        }
+        self.dead_letter(
+            job,
+            attempts,
+            DeadLetterReason::RetriesExhausted,
+            last_error,
+        )
+        .await;
+    }
+
+    /// Hands an event that will not be processed to the dead-letter hook and releases its
+    /// claim, so that a redelivery, if Prepared makes one, is processed.
+    pub(crate) async fn dead_letter(
+        &self,
+        job: Job,
+        attempts: u32,
+        reason: DeadLetterReason,
+        last_error: Option<CallbackError>,
+    ) {
+        self.counters.dead_lettered();
+        tracing::error!(event = %job.key, attempts, ?reason, "event dead-lettered");
+        self.release(&job).await;
+        if let Some(hook) = &self.dead_letter {
+            hook(DeadLetter {
+                event: job.event,
+                raw: job.raw,
+                attempts,
+                reason,
+                last_error,
+            })
+            .await;
+        }
+    }
+
+    async fn complete(&self, job: &Job) {
+        if let Err(error) = self.dedup.complete(&job.key, &job.token).await {
+            // The callback succeeded; only the record of it is missing. The claim expires and
+            // a later redelivery would be processed again: say so loudly.
+            tracing::error!(event = %job.key, %error, "could not mark the event done in the dedup store");
+        }
+    }
+
+    async fn release(&self, job: &Job) {
+        if let Err(error) = self.dedup.release(&job.key, &job.token).await {
+            tracing::warn!(event = %job.key, %error, "could not release the claim; it will expire");
+        }
+    }
+}

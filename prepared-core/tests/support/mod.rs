@@ -1,0 +1,34 @@
+//! Helpers shared by the delivery tests: requests and payloads.
+#![allow(dead_code, unreachable_pub)]
+
+use bytes::Bytes;
+use http_body_util::Full;
+use prepared_core::auth::{BearerToken, StaticBearer};
+
+pub const TOKEN: &str = "test-token-0123456789";
+
+pub fn bearer() -> StaticBearer {
+    StaticBearer::new([BearerToken::new(TOKEN)])
+}
+
+/// A POST with the right token and content type.
+pub fn delivery(body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {
+    http::Request::post("/webhooks/prepared")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(Full::new(body.into()))
+        .expect("a valid request")
+}
+
+/// A `caller_location` of `incident` with id `id` (both small numbers made into UUIDs).
+pub fn caller_location(incident: u128, id: u128) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"type":"caller_location","id":"{}","incident_id":"{}","lat":37.7749,"lng":-122.4194}}"#,
+        uuid::Uuid::from_u128(id),
+        uuid::Uuid::from_u128(incident)
+    ))
+}
+
+pub async fn body_json(response: http::Response<Bytes>) -> serde_json::Value {
+    serde_json::from_slice(response.body()).expect("a JSON body")
+}

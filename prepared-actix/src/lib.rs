@@ -1,2 +1,50 @@
-//! Placeholder: the actix adapter arrives with the adapters issue.
+//! Receive [Prepared]'s Partner API webhooks in actix-web.
+//!
+//! Put a [`Webhooks`](prepared_core::Webhooks) in `app_data` (it is cheap to clone), then
+//! either mount the callback pipeline with [`webhook_route`], or take a [`PreparedEvent`] in a
+//! handler of your own:
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, web};
+//! use prepared_actix::{PreparedEvent, webhook_route};
+//! use prepared_core::auth::{BearerToken, StaticBearer};
+//! use prepared_core::event::CallerLocation;
+//! use prepared_core::Webhooks;
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let webhooks = Webhooks::builder()
+//!         .authenticator(StaticBearer::new([BearerToken::new(std::env::var("PREPARED_WEBHOOK_TOKEN")?)]))
+//!         .on_caller_location(|location: CallerLocation| async move {
+//!             println!("incident {} has a new caller location", location.incident_id);
+//!             Ok::<_, std::convert::Infallible>(())
+//!         })
+//!         .build()?;
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(webhooks.clone())
+//!             .route("/webhooks/prepared", webhook_route())
+//!             .route("/health", web::get().to(HttpResponse::Ok))
+//!     })
+//!     .bind("127.0.0.1:3000")?
+//!     .run()
+//!     .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Both run the pipeline of `prepared-core` with the same statuses as `prepared-tower`:
+//! `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad credentials, `405`
+//! not `POST`, `413` body over the limit, `415` not JSON, `500` callback failed
+//! (after-processing mode), `503` with `Retry-After` when the event cannot be taken now.
+//! Credentials are checked on the request head, before the payload is read.
+//!
+//! [Prepared]: https://www.prepared911.com
 #![forbid(unsafe_code)]
+
+mod bridge;
+mod extractor;
+mod route;
+
+pub use extractor::{PreparedEvent, PreparedEventError};
+pub use route::webhook_route;

@@ -1,0 +1,56 @@
+//! Bridges actix-web's types (http 0.2) to the core's (http 1), and back.
+
+use actix_web::dev::Payload;
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body::Frame;
+use http_body_util::StreamBody;
+use prepared_core::Webhooks;
+
+/// The head of an actix request as the core's `http::request::Parts`: method, URI and headers
+/// are copied (a few hundred bytes); the body is not touched.
+pub(crate) fn head(request: &HttpRequest) -> http::request::Parts {
+    let mut builder = http::Request::builder()
+        .method(
+            http::Method::from_bytes(request.method().as_str().as_bytes())
+                .unwrap_or(http::Method::GET),
+        )
+        .uri(request.uri().to_string());
+    for (name, value) in request.headers() {
+        builder = builder.header(name.as_str(), value.as_bytes());
+    }
+    match builder.body(()) {
+        Ok(request) => request.into_parts().0,
+        // Every part came from a parsed request; should one still not convert, an empty head
+        // fails authentication and is answered 401.
+        Err(_) => http::Request::new(()).into_parts().0,
+    }
+}
+
+/// The payload as an `http_body::Body`, so the core reads it under its size limit. Chunks
+/// are passed through, not copied.
+pub(crate) fn body(
+    payload: Payload,
+) -> StreamBody<
+    impl futures_util::Stream<Item = Result<Frame<Bytes>, actix_web::error::PayloadError>>,
+> {
+    StreamBody::new(payload.map(|chunk| chunk.map(Frame::data)))
+}
+
+/// A core response as an actix response.
+pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse {
+    let (head, body) = response.into_parts();
+    let status = actix_web::http::StatusCode::from_u16(head.status.as_u16())
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in &head.headers {
+        builder.append_header((name.as_str(), value.as_bytes()));
+    }
+    builder.body(body)
+}
+
+/// The `Webhooks` in `app_data`.
+pub(crate) fn webhooks(request: &HttpRequest) -> Option<Webhooks> {
+    request.app_data::<Webhooks>().cloned()
+}

@@ -1,0 +1,32 @@
+//! An existing-looking actix-web app that starts receiving Prepared webhooks with one route.
+//!
+//! `cargo run --release --example actix_receiver`; configuration by environment variables
+//! (README.md, "Example receivers"). Every event is printed on stdout as one JSON line.
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use prepared_actix::webhook_route;
+use prepared_webhooks::{ReceiverConfig, WEBHOOK_PATH, init_tracing};
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing();
+    let config = ReceiverConfig::from_env()?;
+    let webhooks = config.webhooks_builder().await?.build()?;
+
+    let app_webhooks = webhooks.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_webhooks.clone())
+            .route(WEBHOOK_PATH, webhook_route())
+            .route(
+                "/health",
+                web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+            )
+    })
+    .bind(config.bind)?;
+    config.announce("actix-web");
+    server.run().await?;
+    let report = webhooks.shutdown(std::time::Duration::from_secs(10)).await;
+    tracing::info!(?report, "stopped");
+    Ok(())
+}

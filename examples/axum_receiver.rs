@@ -1,0 +1,31 @@
+//! An existing-looking axum app that starts receiving Prepared webhooks with one layer.
+//!
+//! `cargo run --release --example axum_receiver`; configuration by environment variables
+//! (README.md, "Example receivers"). Every event is printed on stdout as one JSON line.
+
+use axum::Router;
+use axum::routing::get;
+use prepared_tower::PreparedWebhooksLayer;
+use prepared_webhooks::{ReceiverConfig, WEBHOOK_PATH, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing();
+    let config = ReceiverConfig::from_env()?;
+    let webhooks = config.webhooks_builder().await?.build()?;
+
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .layer(PreparedWebhooksLayer::new(webhooks.clone(), WEBHOOK_PATH));
+
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    config.announce("axum");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    let report = webhooks.shutdown(std::time::Duration::from_secs(10)).await;
+    tracing::info!(?report, "stopped");
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Sends Prepared events to a receiver, retrying like Prepared does, for trying an
+//! integration locally.
+//!
+//! ```text
+//! cargo run --example send_events -- [--url URL] [--token TOKEN] [--file EVENTS.jsonl] [--attempts N]
+//! ```
+//!
+//! Without `--file` it sends the documented example payloads (one of each event). The token
+//! defaults to `PREPARED_WEBHOOK_TOKEN`, the URL to `http://127.0.0.1:3000/webhooks/prepared`.
+//! Each delivery is retried with exponential backoff (0.5 s, 1 s, 2 s, ...) on a non-2xx
+//! answer or a connection error, up to `--attempts` (default 6). One line per attempt goes to
+//! stdout; the exit status is non-zero when an event was never acknowledged.
+
+use std::time::Duration;
+
+const EXAMPLES: [&str; 5] = [
+    include_str!("../prepared-core/fixtures/note_created.json"),
+    include_str!("../prepared-core/fixtures/location_updated.json"),
+    include_str!("../prepared-core/fixtures/incident_metadata.json"),
+    include_str!("../prepared-core/fixtures/caller_location.json"),
+    include_str!("../prepared-core/fixtures/media.json"),
+];
+
+struct Args {
+    url: String,
+    token: String,
+    file: Option<String>,
+    attempts: u32,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        url: "http://127.0.0.1:3000/webhooks/prepared".to_owned(),
+        token: std::env::var("PREPARED_WEBHOOK_TOKEN").unwrap_or_default(),
+        file: None,
+        attempts: 6,
+    };
+    let mut words = std::env::args().skip(1);
+    while let Some(flag) = words.next() {
+        let mut value = || words.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => args.url = value()?,
+            "--token" => args.token = value()?,
+            "--file" => args.file = Some(value()?),
+            "--attempts" => {
+                args.attempts = value()?.parse().map_err(|_| "--attempts takes a number")?
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if args.token.is_empty() {
+        return Err("no token: pass --token or set PREPARED_WEBHOOK_TOKEN".to_owned());
+    }
+    Ok(args)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    let events: Vec<String> = match &args.file {
+        Some(path) => std::fs::read_to_string(path)?
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => EXAMPLES.iter().map(|body| body.to_string()).collect(),
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let mut failed = 0;
+    for (index, body) in events.iter().enumerate() {
+        if !deliver(&client, &args, index + 1, body).await {
+            failed += 1;
+        }
+    }
+    println!(
+        "sent {} events, {} acknowledged, {failed} not acknowledged",
+        events.len(),
+        events.len() - failed
+    );
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Delivers one event like Prepared: retries with exponential backoff until a 2xx answer.
+async fn deliver(client: &reqwest::Client, args: &Args, number: usize, body: &str) -> bool {
+    let mut backoff = Duration::from_millis(500);
+    for attempt in 1..=args.attempts {
+        let result = client
+            .post(&args.url)
+            .bearer_auth(&args.token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await;
+        match result {
+            Ok(response) => {
+                let status = response.status();
+                let answer = response.text().await.unwrap_or_default();
+                println!(
+                    "event {number} attempt {attempt}: {} {answer}",
+                    status.as_u16()
+                );
+                if status.is_success() {
+                    return true;
+                }
+            }
+            Err(error) => println!("event {number} attempt {attempt}: connection error: {error}"),
+        }
+        if attempt < args.attempts {
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+    }
+    false
+}

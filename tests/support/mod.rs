@@ -1,0 +1,105 @@
+//! Receivers on loopback for the end-to-end tests: the same `Webhooks` behind axum (the
+//! layer) or actix-web (the route), with an app route beside it.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use prepared_core::Event;
+use prepared_core::Webhooks;
+use prepared_core::auth::{BearerToken, StaticBearer};
+use prepared_core::delivery::WebhooksBuilder;
+
+pub const TOKEN: &str = "e2e-token-5b0c1f2d9a";
+pub const PATH: &str = "/webhooks/prepared";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framework {
+    Axum,
+    Actix,
+}
+
+pub const FRAMEWORKS: [Framework; 2] = [Framework::Axum, Framework::Actix];
+
+/// The events handed to the callbacks, in order.
+#[derive(Clone, Default)]
+pub struct Recorded(Arc<Mutex<Vec<Event>>>);
+
+impl Recorded {
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().expect("lock").clone()
+    }
+
+    pub fn push(&self, event: Event) {
+        self.0.lock().expect("lock").push(event);
+    }
+}
+
+/// A builder with the test token and a callback that records every event.
+pub fn builder(recorded: &Recorded) -> WebhooksBuilder {
+    let recorded = recorded.clone();
+    Webhooks::builder()
+        .authenticator(StaticBearer::new([BearerToken::new(TOKEN)]))
+        .on_event(move |event: Event| {
+            recorded.push(event);
+            async { Ok::<_, std::convert::Infallible>(()) }
+        })
+}
+
+/// Serves `webhooks` on an ephemeral loopback port and returns the base URL.
+pub async fn serve(framework: Framework, webhooks: Webhooks) -> String {
+    let address = match framework {
+        Framework::Axum => serve_axum(webhooks).await,
+        Framework::Actix => serve_actix(webhooks),
+    };
+    format!("http://{address}")
+}
+
+async fn serve_axum(webhooks: Webhooks) -> SocketAddr {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .layer(prepared_tower::PreparedWebhooksLayer::new(webhooks, PATH));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+fn serve_actix(webhooks: Webhooks) -> SocketAddr {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = listener.local_addr().expect("an address");
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(webhooks.clone())
+                    .route(PATH, prepared_actix::webhook_route())
+                    .route(
+                        "/health",
+                        web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+                    )
+            })
+            .workers(2)
+            .listen(listener)
+            .expect("listens")
+            .run()
+            .await
+        })
+    });
+    address
+}
+
+/// Polls `condition` until it holds, for at most 5 s.
+pub async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}

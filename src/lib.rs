@@ -118,7 +118,7 @@ impl ReceiverConfig {
             eprintln!("PREPARED_WEBHOOK_TOKEN is not set; generated token: {token}");
             eprintln!(
                 "try: curl -i -X POST {url} -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \
-                 -d '{{\"type\":\"caller_location\",\"id\":\"550e8400-e29b-41d4-a716-446655440004\",\"incident_id\":\"550e8400-e29b-41d4-a716-446655440000\",\"lat\":37.7749,\"lng\":-122.4194}}'"
+                 -d '{{\"type\":\"caller_location\",\"id\":\"550e8400-e29b-41d4-a716-446655440004\",\"incident_id\":\"550e8400-e29b-41d4-a716-446655440000\",\"lat\":40.0,\"lng\":-75.0}}'"
             );
         }
     }

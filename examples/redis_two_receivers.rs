@@ -18,7 +18,7 @@ use prepared_core::event::CallerLocation;
 use prepared_tower::PreparedWebhooksLayer;
 
 const TOKEN: &str = "two-receivers-demo-token";
-const EVENT: &str = include_str!("../prepared-core/fixtures/caller_location.json");
+const EVENT: &str = prepared_webhooks::EXAMPLE_PAYLOADS[3].1;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -13,13 +13,7 @@
 
 use std::time::Duration;
 
-const EXAMPLES: [&str; 5] = [
-    include_str!("../prepared-core/fixtures/note_created.json"),
-    include_str!("../prepared-core/fixtures/location_updated.json"),
-    include_str!("../prepared-core/fixtures/incident_metadata.json"),
-    include_str!("../prepared-core/fixtures/caller_location.json"),
-    include_str!("../prepared-core/fixtures/media.json"),
-];
+use prepared_webhooks::EXAMPLE_PAYLOADS;
 
 struct Args {
     url: String,
@@ -63,7 +57,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .filter(|line| !line.trim().is_empty())
             .map(str::to_owned)
             .collect(),
-        None => EXAMPLES.iter().map(|body| body.to_string()).collect(),
+        None => EXAMPLE_PAYLOADS
+            .iter()
+            .map(|(_, body)| body.to_string())
+            .collect(),
     };
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

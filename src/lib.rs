@@ -19,6 +19,31 @@ use prepared_core::auth::{BearerToken, StaticBearer};
 use prepared_core::delivery::{AckMode, WebhooksBuilder};
 use prepared_core::{Event, Webhooks};
 
+/// The documented example payloads (`prepared-core/fixtures`), one of each event, with their
+/// event names.
+pub const EXAMPLE_PAYLOADS: [(&str, &str); 5] = [
+    (
+        "note_created",
+        include_str!("../prepared-core/fixtures/note_created.json"),
+    ),
+    (
+        "location_updated",
+        include_str!("../prepared-core/fixtures/location_updated.json"),
+    ),
+    (
+        "incident_metadata",
+        include_str!("../prepared-core/fixtures/incident_metadata.json"),
+    ),
+    (
+        "caller_location",
+        include_str!("../prepared-core/fixtures/caller_location.json"),
+    ),
+    (
+        "media",
+        include_str!("../prepared-core/fixtures/media.json"),
+    ),
+];
+
 /// The path the example receivers serve the webhook on.
 pub const WEBHOOK_PATH: &str = "/webhooks/prepared";
 

@@ -9,13 +9,10 @@ use prepared_core::Event;
 use reqwest::{Client, Method, StatusCode};
 use support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, serve};
 
-const EXAMPLES: [&str; 5] = [
-    include_str!("../prepared-core/fixtures/note_created.json"),
-    include_str!("../prepared-core/fixtures/location_updated.json"),
-    include_str!("../prepared-core/fixtures/incident_metadata.json"),
-    include_str!("../prepared-core/fixtures/caller_location.json"),
-    include_str!("../prepared-core/fixtures/media.json"),
-];
+const EXAMPLES: [&str; 5] = {
+    let [(_, a), (_, b), (_, c), (_, d), (_, e)] = prepared_webhooks::EXAMPLE_PAYLOADS;
+    [a, b, c, d, e]
+};
 
 struct Case {
     name: &'static str,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use reqwest::{Client, StatusCode};
 use support::{PATH, Recorded, TOKEN, builder};
 
-const BODY: &str = include_str!("../prepared-core/fixtures/caller_location.json");
+const BODY: &str = prepared_webhooks::EXAMPLE_PAYLOADS[3].1;
 
 /// Serves a handler that fails the first `failures` calls, then stores and completes.
 async fn serve(

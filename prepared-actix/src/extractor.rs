@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
-use prepared_core::delivery::{Accepted, ClaimedEvent, Rejection};
+use prepared_core::delivery::{ClaimedEvent, NotClaimed};
 
 use crate::bridge;
 
@@ -37,10 +37,8 @@ pub struct PreparedEvent(pub ClaimedEvent);
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PreparedEventError {
-    /// The event was already processed: answered `200` so that Prepared stops retrying.
-    Duplicate,
-    /// The delivery was refused (`4xx`, or `503` with `Retry-After`).
-    Rejected(Rejection),
+    /// A duplicate (`200`) or a refused delivery (`4xx`, or `503` with `Retry-After`).
+    NotClaimed(NotClaimed),
     /// No `Webhooks` in `app_data`: a mistake in the app's setup (`500`).
     NotConfigured,
 }
@@ -48,8 +46,7 @@ pub enum PreparedEventError {
 impl fmt::Display for PreparedEventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Duplicate => f.write_str("duplicate delivery"),
-            Self::Rejected(rejection) => rejection.fmt(f),
+            Self::NotClaimed(not_claimed) => not_claimed.fmt(f),
             Self::NotConfigured => f.write_str("no prepared_core::Webhooks in app_data"),
         }
     }
@@ -58,8 +55,7 @@ impl fmt::Display for PreparedEventError {
 impl ResponseError for PreparedEventError {
     fn status_code(&self) -> actix_web::http::StatusCode {
         let status = match self {
-            Self::Duplicate => http::StatusCode::OK,
-            Self::Rejected(rejection) => rejection.status(),
+            Self::NotClaimed(not_claimed) => not_claimed.status(),
             Self::NotConfigured => http::StatusCode::INTERNAL_SERVER_ERROR,
         };
         actix_web::http::StatusCode::from_u16(status.as_u16())
@@ -68,8 +64,7 @@ impl ResponseError for PreparedEventError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Duplicate => bridge::response(Accepted::Duplicate.to_response()),
-            Self::Rejected(rejection) => bridge::response(rejection.to_response()),
+            Self::NotClaimed(not_claimed) => bridge::response(not_claimed.to_response()),
             Self::NotConfigured => HttpResponse::InternalServerError().finish(),
         }
     }
@@ -85,23 +80,8 @@ impl FromRequest for PreparedEvent {
         let payload = payload.take();
         Box::pin(async move {
             let webhooks = webhooks.ok_or(PreparedEventError::NotConfigured)?;
-            let result = async {
-                webhooks.check_head(&head).await?;
-                let body = webhooks.read_body(&head, bridge::body(payload)).await?;
-                webhooks.claim(body).await
-            }
-            .await;
-            match result {
-                Ok(Some(claimed)) => Ok(Self(claimed)),
-                Ok(None) => {
-                    webhooks.record_accepted(Accepted::Duplicate);
-                    Err(PreparedEventError::Duplicate)
-                }
-                Err(rejection) => {
-                    webhooks.record_rejection(&rejection);
-                    Err(PreparedEventError::Rejected(rejection))
-                }
-            }
+            let claimed = webhooks.extract(&head, bridge::body(payload)).await;
+            claimed.map(Self).map_err(PreparedEventError::NotClaimed)
         })
     }
 }

@@ -44,7 +44,7 @@ mod webhooks;
 
 pub use accepted::{Accepted, ShutdownReport};
 pub use callbacks::{BoxError, CallbackError};
-pub use claimed::{ClaimGuard, ClaimedEvent};
+pub use claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
 pub use rejection::{Rejection, Unavailable};
 pub use retry::RetryPolicy;

@@ -27,23 +27,17 @@
 
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use prepared_core::Webhooks;
-use prepared_core::delivery::{Accepted, ClaimedEvent, Rejection};
+use prepared_core::delivery::{ClaimedEvent, NotClaimed};
 
 /// A verified, decoded event whose dedup claim this request holds.
 #[derive(Debug)]
 pub struct PreparedEvent(pub ClaimedEvent);
 
-/// Why [`PreparedEvent`] did not reach the handler; answers with the pipeline's status.
+/// Why [`PreparedEvent`] did not reach the handler; answers with the pipeline's status
+/// (`200` for a duplicate).
 #[derive(Debug)]
-#[non_exhaustive]
-pub enum PreparedEventRejection {
-    /// The event was already processed: answered `200` so that Prepared stops retrying.
-    Duplicate,
-    /// The delivery was refused (`4xx`, or `503` with `Retry-After`).
-    Rejected(Rejection),
-}
+pub struct PreparedEventRejection(pub NotClaimed);
 
 impl<S> FromRequest<S> for PreparedEvent
 where
@@ -54,36 +48,16 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let webhooks = Webhooks::from_ref(state);
-        let result = async {
-            let (head, body) = request.into_parts();
-            webhooks.check_head(&head).await?;
-            let body = webhooks.read_body(&head, body).await?;
-            webhooks.claim(body).await
-        }
-        .await;
-        match result {
-            Ok(Some(claimed)) => Ok(Self(claimed)),
-            Ok(None) => {
-                webhooks.record_accepted(Accepted::Duplicate);
-                Err(PreparedEventRejection::Duplicate)
-            }
-            Err(rejection) => {
-                webhooks.record_rejection(&rejection);
-                Err(PreparedEventRejection::Rejected(rejection))
-            }
+        let (head, body) = request.into_parts();
+        match webhooks.extract(&head, body).await {
+            Ok(claimed) => Ok(Self(claimed)),
+            Err(not_claimed) => Err(PreparedEventRejection(not_claimed)),
         }
     }
 }
 
 impl IntoResponse for PreparedEventRejection {
     fn into_response(self) -> Response {
-        match self {
-            Self::Duplicate => into_axum(Accepted::Duplicate.to_response()),
-            Self::Rejected(rejection) => into_axum(rejection.to_response()),
-        }
+        self.0.to_response().map(axum::body::Body::from)
     }
-}
-
-fn into_axum(response: http::Response<Bytes>) -> Response {
-    response.map(axum::body::Body::from)
 }

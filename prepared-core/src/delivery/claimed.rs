@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::{Response, StatusCode};
 
+use super::{Accepted, Rejection};
 use crate::dedup::{ClaimToken, DedupStore};
 use crate::{DedupKey, Event};
 
@@ -121,6 +123,44 @@ impl Drop for ClaimGuard {
                     tracing::warn!(event = %key, "claim dropped outside a runtime; it will expire")
                 }
             }
+        }
+    }
+}
+
+/// Why [`Webhooks::extract`](super::Webhooks::extract) gave no event to the handler: the
+/// answer to send instead.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NotClaimed {
+    /// The event was already processed: answered `200` so that Prepared stops retrying.
+    Duplicate,
+    /// The delivery was refused (`4xx`, or `503` with `Retry-After`).
+    Rejected(Rejection),
+}
+
+impl NotClaimed {
+    /// The status to answer with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Duplicate => StatusCode::OK,
+            Self::Rejected(rejection) => rejection.status(),
+        }
+    }
+
+    /// The response to send.
+    pub fn to_response(&self) -> Response<Bytes> {
+        match self {
+            Self::Duplicate => Accepted::Duplicate.to_response(),
+            Self::Rejected(rejection) => rejection.to_response(),
+        }
+    }
+}
+
+impl std::fmt::Display for NotClaimed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Duplicate => f.write_str("duplicate delivery"),
+            Self::Rejected(rejection) => rejection.fmt(f),
         }
     }
 }

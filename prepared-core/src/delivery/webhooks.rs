@@ -14,7 +14,7 @@ use tracing::Instrument;
 use super::accepted::{Accepted, ShutdownReport};
 use super::body::{is_json, read_limited};
 use super::callbacks::{BoxError, Callbacks, typed};
-use super::claimed::{ClaimGuard, ClaimedEvent};
+use super::claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 use super::hooks::{DeadLetter, Hook, InvalidPayload};
 use super::lanes::Lanes;
 use super::processor::{Job, Processor};
@@ -307,6 +307,34 @@ impl Webhooks {
                 Ok(None)
             }
             _ => Err(self.unavailable(Unavailable::InFlight)),
+        }
+    }
+
+    /// Every step but the callback, for the extractors that hand the event to the
+    /// application's own handler: the head checks, the body under the limit, decoding and the
+    /// dedup claim, with the outcome recorded. [`NotClaimed`] is the answer to send instead of
+    /// running the handler.
+    pub async fn extract<B>(&self, head: &Parts, body: B) -> Result<ClaimedEvent, NotClaimed>
+    where
+        B: http_body::Body,
+        B::Error: Into<BoxError>,
+    {
+        let result = async {
+            self.check_head(head).await?;
+            let body = self.read_body(head, body).await?;
+            self.claim(body).await
+        }
+        .await;
+        match result {
+            Ok(Some(claimed)) => Ok(claimed),
+            Ok(None) => {
+                self.record_accepted(Accepted::Duplicate);
+                Err(NotClaimed::Duplicate)
+            }
+            Err(rejection) => {
+                self.record_rejection(&rejection);
+                Err(NotClaimed::Rejected(rejection))
+            }
         }
     }
 

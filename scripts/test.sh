@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# The project's test command (README.md, "Run the tests"). Runs every test of the workspace
-# with every feature. Tests that need Redis read REDIS_URL; when it is unset they say that
-# they are skipped and pass, so a machine without Redis still gets a green run.
+# The project's test command (README.md, "Run the tests"): every test of the workspace with
+# every feature. The tests that need Redis are #[ignore]d with the reason "needs Redis"; they
+# run here when REDIS_URL is set (CI sets it and makes sure Redis answers). Without it, cargo
+# reports them as ignored, never as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo test --workspace --all-features "$@"
+if [ -n "${REDIS_URL:-}" ]; then
+  echo "test.sh: REDIS_URL is set: running the Redis tests too" >&2
+  exec cargo test --workspace --all-features "$@" -- --include-ignored
+else
+  echo "test.sh: REDIS_URL is not set: the Redis tests are skipped (reported as ignored)" >&2
+  exec cargo test --workspace --all-features "$@"
+fi

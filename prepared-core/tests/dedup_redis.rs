@@ -1,7 +1,8 @@
 //! The Redis dedup store against a real Redis: `REDIS_URL=redis://127.0.0.1:6379/ cargo test
-//! -p prepared-core --features redis --test dedup_redis`. Without `REDIS_URL` the tests that
-//! need a server print `skipped: REDIS_URL is not set` and pass; the ones about an unreachable
-//! Redis run anyway. Every test uses its own random key prefix, and its keys expire within
+//! -p prepared-core --features redis --test dedup_redis`. The tests that need a server
+//! are `#[ignore]`d, so a plain `cargo test` reports them as ignored; `scripts/test.sh` runs
+//! them (`--include-ignored`) when `REDIS_URL` is set. The ones about an unreachable Redis
+//! always run. Every test uses its own random key prefix, and its keys expire within
 //! minutes.
 #![cfg(feature = "redis")]
 
@@ -17,14 +18,17 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
+/// The Redis to test against. The tests that call this are `#[ignore]`d: a plain `cargo test`
+/// lists them as ignored, and `scripts/test.sh` runs them when `REDIS_URL` is set.
 fn redis_url() -> Option<String> {
-    match std::env::var("REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("skipped: REDIS_URL is not set");
-            None
-        }
-    }
+    let url = std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    assert!(
+        url.is_some(),
+        "REDIS_URL is not set: these tests need a Redis"
+    );
+    url
 }
 
 /// A distinct `caller_location` event per `n`.
@@ -78,6 +82,7 @@ async fn claim(store: &impl DedupStore, key: &DedupKey) -> Claim {
     store.claim(key).await.expect("the store answers")
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test]
 async fn claim_complete_then_duplicates_are_done() {
     let Some(url) = redis_url() else { return };
@@ -100,6 +105,7 @@ async fn claim_complete_then_duplicates_are_done() {
     );
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test]
 async fn release_lets_the_next_delivery_claim_again() {
     let Some(url) = redis_url() else { return };
@@ -127,6 +133,7 @@ async fn release_lets_the_next_delivery_claim_again() {
     assert_eq!(claim(&store, &key).await, Claim::Done);
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test]
 async fn the_key_layout_is_prefix_key_and_the_expiries_are_the_config() {
     let Some(url) = redis_url() else { return };
@@ -159,6 +166,7 @@ async fn the_key_layout_is_prefix_key_and_the_expiries_are_the_config() {
     assert!(exists, "release does not delete a done key");
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test]
 async fn a_value_the_store_did_not_write_is_left_alone() {
     let Some(url) = redis_url() else { return };
@@ -189,6 +197,7 @@ async fn a_value_the_store_did_not_write_is_left_alone() {
     assert_eq!(value, "something else");
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test]
 async fn claims_and_done_keys_expire() {
     let Some(url) = redis_url() else { return };
@@ -211,6 +220,7 @@ async fn claims_and_done_keys_expire() {
     );
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test]
 async fn an_expired_claim_taken_over_is_fenced_off() {
     let Some(url) = redis_url() else { return };
@@ -237,6 +247,7 @@ async fn an_expired_claim_taken_over_is_fenced_off() {
     assert_eq!(claim(&store, &key).await, Claim::Done);
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_concurrent_claims_of_one_event_give_one_claim() {
     let Some(url) = redis_url() else { return };
@@ -272,6 +283,7 @@ async fn sixty_four_concurrent_claims_of_one_event_give_one_claim() {
     }
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_keys_in_parallel_are_each_claimed_once() {
     let Some(url) = redis_url() else { return };
@@ -396,6 +408,7 @@ async fn an_invalid_url_is_an_error_that_does_not_quote_it() {
     assert!(!source.contains("secret"), "{source}");
 }
 
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_killed_mid_run_is_replaced() {
     let Some(url) = redis_url() else { return };

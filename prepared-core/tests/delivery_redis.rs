@@ -1,0 +1,119 @@
+//! The pipeline with Redis dedup when Redis goes away and comes back: deliveries are answered
+//! `503` with `Retry-After` while it is away (never processed, never acknowledged and dropped),
+//! and processed once when it is back. Redis is reached through a TCP relay on loopback that
+//! the test starts and stops.
+//!
+//! It needs a Redis, so it is `#[ignore]`d; `scripts/test.sh` runs it when `REDIS_URL` is set.
+#![cfg(feature = "redis")]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use prepared_core::dedup::RedisDedupStore;
+use prepared_core::event::CallerLocation;
+use prepared_core::{AckMode, Webhooks};
+use support::{bearer, caller_location, delivery};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Relays `port` on loopback to Redis until aborted; aborting drops every relayed connection.
+async fn relay(port: u16, redis: String) -> JoinHandle<()> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the relay port is free");
+    tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            let redis = redis.clone();
+            connections.spawn(async move {
+                if let Ok(mut server) = TcpStream::connect(redis).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    })
+}
+
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_answers_503_and_redis_back_processes_once() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
+    let redis_address = url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let store = RedisDedupStore::builder()
+        .prefix(format!("prepared-test:{}:", uuid::Uuid::new_v4().simple()))
+        .timeout(Duration::from_millis(300))
+        .connect_lazy(&format!("redis://127.0.0.1:{port}/"))
+        .expect("a Redis URL");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .dedup_store(store)
+        // The callback runs before the answer, so that the duplicate check below is immediate.
+        .ack_mode(AckMode::AfterProcessing)
+        .on_caller_location(move |_location: CallerLocation| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .expect("builds");
+
+    // Redis unreachable: 503 with Retry-After, nothing processed.
+    let down = webhooks.handle(delivery(caller_location(9, 1))).await;
+    assert_eq!(down.status(), 503);
+    assert!(down.headers().contains_key("retry-after"));
+
+    // Redis back: Prepared's retry is processed, its next retry is a duplicate.
+    let relay_task = relay(port, redis_address.clone()).await;
+    let mut status = 0;
+    for _ in 0..50 {
+        status = webhooks
+            .handle(delivery(caller_location(9, 1)))
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "processed once Redis is back");
+    let duplicate = webhooks.handle(delivery(caller_location(9, 1))).await;
+    assert_eq!(support::body_json(duplicate).await["status"], "duplicate");
+
+    // The connection drops mid-run: 503 again, then success after it is restored.
+    relay_task.abort();
+    let _ = relay_task.await;
+    let dropped = webhooks.handle(delivery(caller_location(9, 2))).await;
+    assert_eq!(dropped.status(), 503, "no dedup store, no acknowledgement");
+    let _relay = relay(port, redis_address).await;
+    let mut status = 0;
+    for _ in 0..50 {
+        status = webhooks
+            .handle(delivery(caller_location(9, 2)))
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "processed after the reconnection");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "each event's callback ran exactly once"
+    );
+}

@@ -37,6 +37,8 @@ mod claimed;
 mod hooks;
 mod lanes;
 mod processor;
+#[cfg(feature = "redis")]
+mod redis_queue;
 mod rejection;
 mod retry;
 mod stats;
@@ -46,6 +48,8 @@ pub use accepted::{Accepted, ShutdownReport};
 pub use callbacks::{BoxError, CallbackError};
 pub use claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
+#[cfg(feature = "redis")]
+pub use redis_queue::{QueueConnectError, RedisStreamQueue};
 pub use rejection::{Rejection, Unavailable};
 pub use retry::RetryPolicy;
 pub use stats::Stats;

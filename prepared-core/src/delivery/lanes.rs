@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::processor::{Job, Processor};
+use super::processor::{Finished, Job, Processor};
 use super::{DeadLetterReason, ShutdownReport, Unavailable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,8 +155,10 @@ async fn run_lane(
                 processor.counters.dequeued();
                 if *state.borrow() == LaneState::Abandon {
                     processor.dead_letter(job, 0, DeadLetterReason::Shutdown, None).await;
-                } else {
-                    processor.run_with_retries(job, &mut state).await;
+                } else if let Finished::Abandoned { job, attempts, last_error } =
+                    processor.run_with_retries(job, &mut state).await
+                {
+                    processor.dead_letter(*job, attempts, DeadLetterReason::Shutdown, last_error).await;
                 }
             }
         }

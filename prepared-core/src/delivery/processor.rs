@@ -21,6 +21,20 @@ pub(crate) struct Job {
     pub(crate) token: ClaimToken,
 }
 
+/// How [`Processor::run_with_retries`] ended.
+pub(crate) enum Finished {
+    /// The callback succeeded (or no callback is registered) and the claim is completed.
+    Completed,
+    /// Every attempt failed; the event went to the dead-letter hook and its claim was released.
+    DeadLettered,
+    /// The queue is shutting down past its deadline: the job is given back.
+    Abandoned {
+        job: Box<Job>,
+        attempts: u32,
+        last_error: Option<CallbackError>,
+    },
+}
+
 pub(crate) struct Processor {
     pub(crate) dedup: Arc<dyn DedupStore>,
     pub(crate) callbacks: Callbacks,
@@ -53,28 +67,35 @@ impl Processor {
         }
     }
 
-    /// Runs the callback with retries (immediate mode). Gives up early, dead-lettering the
-    /// event, when the lanes are told to abandon their work.
-    pub(crate) async fn run_with_retries(&self, job: Job, state: &mut watch::Receiver<LaneState>) {
+    /// Runs the callback with retries (immediate mode): completes the claim on success,
+    /// dead-letters the event when every attempt failed. Gives the job back, untouched but for
+    /// its attempts, when the queue is told to abandon its work.
+    pub(crate) async fn run_with_retries(
+        &self,
+        job: Job,
+        state: &mut watch::Receiver<LaneState>,
+    ) -> Finished {
         let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
             self.counters.unhandled();
             self.complete(&job).await;
-            return;
+            return Finished::Completed;
         };
         let mut attempts = 0;
         let mut last_error = None;
         while attempts < self.retry.max_attempts {
             if *state.borrow() == LaneState::Abandon {
-                return self
-                    .dead_letter(job, attempts, DeadLetterReason::Shutdown, last_error)
-                    .await;
+                return Finished::Abandoned {
+                    job: Box::new(job),
+                    attempts,
+                    last_error,
+                };
             }
             attempts += 1;
             match Callbacks::call(callback, job.event.clone()).await {
                 Ok(()) => {
                     self.counters.processed();
                     self.complete(&job).await;
-                    return;
+                    return Finished::Completed;
                 }
                 Err(error) => {
                     self.counters.callback_failures();
@@ -97,6 +118,7 @@ impl Processor {
             last_error,
         )
         .await;
+        Finished::DeadLettered
     }
 
     /// Hands an event that will not be processed to the dead-letter hook and releases its

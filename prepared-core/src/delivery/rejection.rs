@@ -61,6 +61,8 @@ pub enum Unavailable {
     QueueFull,
     /// The dedup store cannot be reached.
     DedupStore,
+    /// The durable queue cannot be reached.
+    Queue,
     /// Another delivery of the same event is being processed; once it is done, a retry is
     /// answered as a duplicate, and if it failed, the retry processes the event.
     InFlight,
@@ -74,6 +76,7 @@ impl Unavailable {
         match self {
             Self::QueueFull => "queue_full",
             Self::DedupStore => "dedup_store_unavailable",
+            Self::Queue => "queue_unavailable",
             Self::InFlight => "in_flight",
             Self::ShuttingDown => "shutting_down",
         }

@@ -88,7 +88,7 @@ struct Inner {
     authenticator: Box<dyn Authenticator>,
     processor: Arc<Processor>,
     invalid_payload: Option<Hook<InvalidPayload>>,
-    lanes: Option<Lanes>,
+    queue: Option<Queue>,
     ack_mode: AckMode,
     body_limit: usize,
     retry_after: Duration,
@@ -259,10 +259,16 @@ impl Webhooks {
                 .map(|()| Accepted::Unhandled)
                 .map_err(|_| Rejection::ProcessingFailed);
         }
-        let Some(lanes) = &self.inner.lanes else {
-            return Err(self.unavailable(Unavailable::ShuttingDown));
+        let queued = match &self.inner.queue {
+            Some(Queue::Memory(lanes)) => lanes.try_enqueue(job),
+            #[cfg(feature = "redis")]
+            Some(Queue::Redis(streams)) => match streams.enqueue(&job).await {
+                Ok(()) => Ok(()),
+                Err(reason) => Err((Box::new(job), reason)),
+            },
+            None => Err((Box::new(job), Unavailable::ShuttingDown)),
         };
-        match lanes.try_enqueue(job) {
+        match queued {
             Ok(()) => Ok(Accepted::Queued),
             Err((job, reason)) => {
                 if let Err(error) = processor.dedup.release(&job.key, &job.token).await {
@@ -370,14 +376,23 @@ impl Webhooks {
     /// and releases its claims. Returns what happened.
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         self.inner.accepting.store(false, Ordering::Release);
-        match &self.inner.lanes {
-            Some(lanes) => lanes.shutdown(deadline).await,
+        match &self.inner.queue {
+            Some(Queue::Memory(lanes)) => lanes.shutdown(deadline).await,
+            #[cfg(feature = "redis")]
+            Some(Queue::Redis(streams)) => streams.shutdown(deadline).await,
             None => ShutdownReport {
                 drained_in_time: true,
                 ..ShutdownReport::default()
             },
         }
     }
+}
+
+/// Where immediate-mode events wait for a worker.
+enum Queue {
+    Memory(Lanes),
+    #[cfg(feature = "redis")]
+    Redis(super::redis_queue::RedisLanes),
 }
 
 /// Builds a [`Webhooks`]. Only the authenticator is required.
@@ -394,6 +409,8 @@ pub struct WebhooksBuilder {
     queue_capacity: usize,
     retry: RetryPolicy,
     retry_after: Duration,
+    #[cfg(feature = "redis")]
+    durable_queue: Option<super::RedisStreamQueue>,
 }
 
 impl Default for WebhooksBuilder {
@@ -410,6 +427,8 @@ impl Default for WebhooksBuilder {
             queue_capacity: 4096,
             retry: RetryPolicy::default(),
             retry_after: Duration::from_secs(5),
+            #[cfg(feature = "redis")]
+            durable_queue: None,
         }
     }
 }
@@ -486,6 +505,15 @@ impl WebhooksBuilder {
     /// How failed callbacks are retried in [`AckMode::Immediate`].
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Keeps immediate-mode events in Redis Streams instead of memory, so that an event
+    /// acknowledged by a replica that then crashes is processed by another (see
+    /// [`RedisStreamQueue`](super::RedisStreamQueue)). Pair it with a Redis dedup store.
+    #[cfg(feature = "redis")]
+    pub fn durable_queue(mut self, queue: super::RedisStreamQueue) -> Self {
+        self.durable_queue = Some(queue);
         self
     }
 
@@ -566,20 +594,31 @@ impl WebhooksBuilder {
             dead_letter: self.dead_letter,
             counters: super::stats::Counters::default(),
         });
-        let lanes = (self.ack_mode == AckMode::Immediate).then(|| {
-            Lanes::start(
+        let queue = match self.ack_mode {
+            AckMode::AfterProcessing => None,
+            #[cfg(feature = "redis")]
+            AckMode::Immediate if self.durable_queue.is_some() => {
+                self.durable_queue.map(|streams| {
+                    Queue::Redis(super::redis_queue::RedisLanes::start(
+                        streams,
+                        Arc::clone(&processor),
+                        &runtime,
+                    ))
+                })
+            }
+            AckMode::Immediate => Some(Queue::Memory(Lanes::start(
                 Arc::clone(&processor),
                 self.workers,
                 self.queue_capacity,
                 &runtime,
-            )
-        });
+            ))),
+        };
         Ok(Webhooks {
             inner: Arc::new(Inner {
                 authenticator,
                 processor,
                 invalid_payload: self.invalid_payload,
-                lanes,
+                queue,
                 ack_mode: self.ack_mode,
                 body_limit: self.body_limit,
                 retry_after: self.retry_after,

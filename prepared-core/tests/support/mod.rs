@@ -32,3 +32,24 @@ pub fn caller_location(incident: u128, id: u128) -> Bytes {
 pub async fn body_json(response: http::Response<Bytes>) -> serde_json::Value {
     serde_json::from_slice(response.body()).expect("a JSON body")
 }
+
+/// Polls `condition` every 10 ms until it holds, for at most 5 s.
+pub async fn eventually_async(what: &str, condition: impl Fn() -> bool) {
+    eventually_within(what, std::time::Duration::from_secs(5), condition).await;
+}
+
+/// Polls `condition` every 10 ms until it holds, for at most `limit`.
+pub async fn eventually_within(
+    what: &str,
+    limit: std::time::Duration,
+    condition: impl Fn() -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

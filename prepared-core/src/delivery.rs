@@ -37,6 +37,7 @@ mod claimed;
 mod hooks;
 mod lanes;
 mod processor;
+mod queue;
 #[cfg(feature = "redis")]
 mod redis_queue;
 mod rejection;

@@ -14,7 +14,10 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use futures_util::future::BoxFuture;
+
 use super::processor::{Finished, Job, Processor};
+use super::queue::EventQueue;
 use super::{DeadLetterReason, ShutdownReport, Unavailable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +68,7 @@ impl Lanes {
     }
 
     /// Queues a job on its incident's lane, or gives it back with the reason it cannot be.
-    pub(crate) fn try_enqueue(&self, job: Job) -> Result<(), (Box<Job>, Unavailable)> {
+    fn try_enqueue(&self, job: Job) -> Result<(), (Box<Job>, Unavailable)> {
         let lane = match job.event.incident_id() {
             Some(incident) => self.lane_of(incident),
             None => self.lane_of(&job.key),
@@ -95,7 +98,7 @@ impl Lanes {
     }
 
     /// Drains the lanes within `deadline`, then dead-letters what is left.
-    pub(crate) async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+    async fn drain(&self, deadline: Duration) -> ShutdownReport {
         let queued_at_start = self.processor.counters.snapshot().queue_depth;
         let dead_lettered_before = self.processor.counters.snapshot().dead_lettered;
         self.state.send_replace(LaneState::Draining);
@@ -162,5 +165,15 @@ async fn run_lane(
                 }
             }
         }
+    }
+}
+
+impl EventQueue for Lanes {
+    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<(), (Box<Job>, Unavailable)>> {
+        Box::pin(std::future::ready(self.try_enqueue(job)))
+    }
+
+    fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {
+        Box::pin(self.drain(deadline))
     }
 }

@@ -12,7 +12,10 @@ use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::lanes::LaneState;
+use futures_util::future::BoxFuture;
+
 use super::processor::{Finished, Job, Processor};
+use super::queue::EventQueue;
 use super::{ShutdownReport, Unavailable};
 use crate::dedup::{Claim, ClaimToken};
 use crate::{DedupKey, Event};
@@ -175,7 +178,7 @@ impl RedisLanes {
     }
 
     /// Appends the job to its lane's stream; `Err` when Redis cannot take it.
-    pub(crate) async fn enqueue(&self, job: &Job) -> Result<(), Unavailable> {
+    async fn append(&self, job: &Job) -> Result<(), Unavailable> {
         if *self.state.borrow() != LaneState::Running {
             return Err(Unavailable::ShuttingDown);
         }
@@ -200,7 +203,7 @@ impl RedisLanes {
 
     /// Stops reading; lets each lane finish its entry within `deadline`. What is left stays
     /// pending in Redis for another replica to take over.
-    pub(crate) async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+    async fn stop(&self, deadline: Duration) -> ShutdownReport {
         self.state.send_replace(LaneState::Draining);
         let mut tasks = std::mem::take(&mut *self.tasks.lock().await);
         let drained = tokio::time::timeout(deadline, async {
@@ -409,5 +412,20 @@ async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueu
         .await;
     if let Err(error) = acked {
         tracing::warn!(%error, id = %entry.entry.id, "could not acknowledge the entry; it will be taken over and found done");
+    }
+}
+
+impl EventQueue for RedisLanes {
+    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<(), (Box<Job>, Unavailable)>> {
+        Box::pin(async move {
+            match self.append(&job).await {
+                Ok(()) => Ok(()),
+                Err(reason) => Err((Box::new(job), reason)),
+            }
+        })
+    }
+
+    fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {
+        Box::pin(self.stop(deadline))
     }
 }

@@ -18,6 +18,7 @@ use super::claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 use super::hooks::{DeadLetter, Hook, InvalidPayload};
 use super::lanes::Lanes;
 use super::processor::{Job, Processor};
+use super::queue::EventQueue;
 use super::{Rejection, RetryPolicy, Stats, Unavailable};
 use crate::auth::{Authenticator, Principal};
 use crate::dedup::{Claim, DedupStore, MemoryDedupStore};
@@ -88,7 +89,7 @@ struct Inner {
     authenticator: Box<dyn Authenticator>,
     processor: Arc<Processor>,
     invalid_payload: Option<Hook<InvalidPayload>>,
-    queue: Option<Queue>,
+    queue: Option<Box<dyn EventQueue>>,
     ack_mode: AckMode,
     body_limit: usize,
     retry_after: Duration,
@@ -260,12 +261,7 @@ impl Webhooks {
                 .map_err(|_| Rejection::ProcessingFailed);
         }
         let queued = match &self.inner.queue {
-            Some(Queue::Memory(lanes)) => lanes.try_enqueue(job),
-            #[cfg(feature = "redis")]
-            Some(Queue::Redis(streams)) => match streams.enqueue(&job).await {
-                Ok(()) => Ok(()),
-                Err(reason) => Err((Box::new(job), reason)),
-            },
+            Some(queue) => queue.enqueue(job).await,
             None => Err((Box::new(job), Unavailable::ShuttingDown)),
         };
         match queued {
@@ -377,22 +373,13 @@ impl Webhooks {
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         self.inner.accepting.store(false, Ordering::Release);
         match &self.inner.queue {
-            Some(Queue::Memory(lanes)) => lanes.shutdown(deadline).await,
-            #[cfg(feature = "redis")]
-            Some(Queue::Redis(streams)) => streams.shutdown(deadline).await,
+            Some(queue) => queue.shutdown(deadline).await,
             None => ShutdownReport {
                 drained_in_time: true,
                 ..ShutdownReport::default()
             },
         }
     }
-}
-
-/// Where immediate-mode events wait for a worker.
-enum Queue {
-    Memory(Lanes),
-    #[cfg(feature = "redis")]
-    Redis(super::redis_queue::RedisLanes),
 }
 
 /// Builds a [`Webhooks`]. Only the authenticator is required.
@@ -594,19 +581,20 @@ impl WebhooksBuilder {
             dead_letter: self.dead_letter,
             counters: super::stats::Counters::default(),
         });
-        let queue = match self.ack_mode {
+        let queue: Option<Box<dyn EventQueue>> = match self.ack_mode {
             AckMode::AfterProcessing => None,
             #[cfg(feature = "redis")]
             AckMode::Immediate if self.durable_queue.is_some() => {
                 self.durable_queue.map(|streams| {
-                    Queue::Redis(super::redis_queue::RedisLanes::start(
+                    let queue = super::redis_queue::RedisLanes::start(
                         streams,
                         Arc::clone(&processor),
                         &runtime,
-                    ))
+                    );
+                    Box::new(queue) as Box<dyn EventQueue>
                 })
             }
-            AckMode::Immediate => Some(Queue::Memory(Lanes::start(
+            AckMode::Immediate => Some(Box::new(Lanes::start(
                 Arc::clone(&processor),
                 self.workers,
                 self.queue_capacity,

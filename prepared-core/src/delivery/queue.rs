@@ -1,0 +1,23 @@
+//! [`EventQueue`]: where immediate-mode events wait for a worker. Two implementations: the
+//! in-memory lanes (the default) and the durable Redis Streams queue (feature `redis`).
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use super::processor::Job;
+use super::{ShutdownReport, Unavailable};
+
+/// A queue of claimed events and the workers that run their callbacks.
+///
+/// Both implementations keep the pipeline's guarantees: an event is queued before the `200`
+/// (or refused with a reason, and the caller releases its claim), the events of one incident
+/// are processed in arrival order, each event's claim is completed after its callback
+/// succeeded or released when it is dead-lettered.
+pub(crate) trait EventQueue: Send + Sync + 'static {
+    /// Queues a claimed event, or gives it back with the reason it cannot be queued now.
+    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<(), (Box<Job>, Unavailable)>>;
+
+    /// Stops taking events and processes what is queued within `deadline`.
+    fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport>;
+}

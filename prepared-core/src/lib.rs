@@ -46,4 +46,7 @@ pub mod event;
 mod redact;
 
 pub use delivery::{AckMode, Webhooks};
+
+/// A boxed error: what callbacks return and what wraps a store's or a client's own error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use event::{DecodeError, DedupKey, Event, EventKind, Scope, Timestamp};

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-/// A boxed error from a store's backend.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::BoxError;
 
 /// A dedup store could not say whether an event is new.
 ///

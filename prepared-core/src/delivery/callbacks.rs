@@ -9,8 +9,7 @@ use futures_util::future::BoxFuture;
 
 use crate::{Event, EventKind};
 
-/// The error a callback returns, boxed.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::BoxError;
 
 /// A type-erased callback: takes the event, returns its outcome.
 pub(crate) type Callback =

@@ -14,17 +14,6 @@ use prepared_core::{Event, Webhooks};
 use support::{bearer, caller_location, delivery};
 use tokio::sync::Notify;
 
-/// Polls `condition` until it holds, for at most 5 s.
-async fn eventually(what: &str, condition: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
 fn fast_retries(attempts: u32) -> RetryPolicy {
     RetryPolicy::new(attempts, Duration::from_millis(1), Duration::from_millis(5))
 }
@@ -67,7 +56,7 @@ async fn concurrent_duplicates_run_the_callback_once() {
         0,
         "{statuses:?}"
     );
-    eventually("the callback ran", || calls.load(Ordering::SeqCst) == 1).await;
+    support::eventually_async("the callback ran", || calls.load(Ordering::SeqCst) == 1).await;
     // Prepared retries the 503s; once the first is done they are duplicates.
     let retry = webhooks.handle(delivery(caller_location(1, 1))).await;
     assert_eq!(retry.status(), 200);
@@ -127,7 +116,7 @@ async fn failed_callbacks_are_retried_then_dead_lettered_with_the_raw_payload() 
     let body = caller_location(2, 9);
     let response = webhooks.handle(delivery(body.clone())).await;
     assert_eq!(response.status(), 200, "immediate mode acknowledges first");
-    eventually("dead-lettered", || letters.lock().expect("lock").len() == 1).await;
+    support::eventually_async("dead-lettered", || letters.lock().expect("lock").len() == 1).await;
     let letter = letters.lock().expect("lock").pop().expect("a letter");
     assert_eq!(letter.raw, body);
     assert_eq!(letter.attempts, 3);
@@ -142,7 +131,7 @@ async fn failed_callbacks_are_retried_then_dead_lettered_with_the_raw_payload() 
 
     // The claim was released: a redelivery runs the callback again.
     assert_eq!(webhooks.handle(delivery(body)).await.status(), 200);
-    eventually("retried after redelivery", || {
+    support::eventually_async("retried after redelivery", || {
         attempts.load(Ordering::SeqCst) == 6
     })
     .await;
@@ -183,7 +172,7 @@ async fn a_panicking_callback_is_a_failure_and_the_worker_survives() {
             .status(),
         200
     );
-    eventually("both processed on the one worker", || {
+    support::eventually_async("both processed on the one worker", || {
         done.load(Ordering::SeqCst) == 2
     })
     .await;
@@ -237,7 +226,7 @@ async fn one_incidents_events_are_processed_in_arrival_order() {
     for sender in senders {
         sender.await.expect("no panic");
     }
-    eventually("every event processed", || {
+    support::eventually_async("every event processed", || {
         webhooks.stats().processed == u64::try_from(INCIDENTS * PER_INCIDENT).unwrap_or(0)
     })
     .await;
@@ -277,7 +266,7 @@ async fn a_full_queue_answers_503_and_a_later_retry_succeeds() {
     for id in 1..=4 {
         let response = webhooks.handle(delivery(caller_location(4, id))).await;
         if id == 1 {
-            eventually("the worker took the first", || {
+            support::eventually_async("the worker took the first", || {
                 webhooks.stats().queue_depth == 0
             })
             .await;
@@ -305,7 +294,7 @@ async fn a_full_queue_answers_503_and_a_later_retry_succeeds() {
         gate.notify_one();
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    eventually("the queue drained", || calls.load(Ordering::SeqCst) == 3).await;
+    support::eventually_async("the queue drained", || calls.load(Ordering::SeqCst) == 3).await;
     let retry = tokio::spawn({
         let webhooks = webhooks.clone();
         async move {
@@ -321,7 +310,7 @@ async fn a_full_queue_answers_503_and_a_later_retry_succeeds() {
         "the refused event's claim was released"
     );
     gate.notify_one();
-    eventually("the retried event ran", || {
+    support::eventually_async("the retried event ran", || {
         calls.load(Ordering::SeqCst) == 4
     })
     .await;

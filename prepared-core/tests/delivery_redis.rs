@@ -37,6 +37,23 @@ async fn relay(port: u16, redis: String) -> JoinHandle<()> {
     })
 }
 
+/// Delivers `body` like Prepared retries it: until a `200`, for at most 5 s.
+async fn retry_until_acknowledged(webhooks: &Webhooks, body: bytes::Bytes) -> u16 {
+    let mut status = 0;
+    for _ in 0..50 {
+        status = webhooks
+            .handle(delivery(body.clone()))
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    status
+}
+
 #[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_answers_503_and_redis_back_processes_once() {
@@ -75,18 +92,7 @@ async fn redis_down_answers_503_and_redis_back_processes_once() {
 
     // Redis back: Prepared's retry is processed, its next retry is a duplicate.
     let relay_task = relay(port, redis_address.clone()).await;
-    let mut status = 0;
-    for _ in 0..50 {
-        status = webhooks
-            .handle(delivery(caller_location(9, 1)))
-            .await
-            .status()
-            .as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = retry_until_acknowledged(&webhooks, caller_location(9, 1)).await;
     assert_eq!(status, 200, "processed once Redis is back");
     let duplicate = webhooks.handle(delivery(caller_location(9, 1))).await;
     assert_eq!(support::body_json(duplicate).await["status"], "duplicate");
@@ -97,18 +103,7 @@ async fn redis_down_answers_503_and_redis_back_processes_once() {
     let dropped = webhooks.handle(delivery(caller_location(9, 2))).await;
     assert_eq!(dropped.status(), 503, "no dedup store, no acknowledgement");
     let _relay = relay(port, redis_address).await;
-    let mut status = 0;
-    for _ in 0..50 {
-        status = webhooks
-            .handle(delivery(caller_location(9, 2)))
-            .await
-            .status()
-            .as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = retry_until_acknowledged(&webhooks, caller_location(9, 2)).await;
     assert_eq!(status, 200, "processed after the reconnection");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(

@@ -135,7 +135,7 @@ impl Webhooks {
             let (head, body) = request.into_parts();
             let result = async {
                 self.check_head(&head).await?;
-                let body = self.read_body(&head, body).await?;
+                let body = self.read_body(body).await?;
                 self.receive(body).await
             }
             .await;
@@ -211,7 +211,7 @@ impl Webhooks {
 
     /// Reads the body, stopping as soon as it exceeds the limit (`413`) without buffering the
     /// rest.
-    pub async fn read_body<B>(&self, _head: &Parts, body: B) -> Result<Bytes, Rejection>
+    pub async fn read_body<B>(&self, body: B) -> Result<Bytes, Rejection>
     where
         B: http_body::Body,
         B::Error: Into<BoxError>,
@@ -323,7 +323,7 @@ impl Webhooks {
     {
         let result = async {
             self.check_head(head).await?;
-            let body = self.read_body(head, body).await?;
+            let body = self.read_body(body).await?;
             self.claim(body).await
         }
         .await;

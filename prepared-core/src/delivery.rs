@@ -46,11 +46,15 @@ mod stats;
 mod webhooks;
 
 pub use accepted::{Accepted, ShutdownReport};
+#[cfg(feature = "oauth")]
+pub(crate) use body::read_limited;
 pub use callbacks::{BoxError, CallbackError};
 pub use claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
 #[cfg(feature = "redis")]
 pub use redis_queue::{QueueConnectError, RedisStreamQueue};
+#[cfg(feature = "oauth")]
+pub(crate) use rejection::json_response;
 pub use rejection::{Rejection, Unavailable};
 pub use retry::RetryPolicy;
 pub use stats::Stats;

@@ -21,7 +21,8 @@ pub enum Rejection {
     /// The method is not `POST` (405, with `Allow: POST`).
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// Authentication failed (401), or the authorization server could not be asked (503).
+    /// Authentication failed (401; 403 for a token without a required scope), or the
+    /// credentials could not be checked now (503, with `Retry-After`).
     #[error("authentication failed: {0}")]
     Auth(#[source] AuthError),
     /// The content type is not JSON (415).
@@ -120,7 +121,7 @@ impl Rejection {
     }
 
     /// A short, stable name for tracing and metrics (`rejected{reason=...}`), e.g.
-    /// `unauthorized:expired` or `queue_full`. Never shown to the sender.
+    /// `auth:expired` or `queue_full`. Never shown to the sender.
     pub fn reason(&self) -> String {
         match self {
             Self::MethodNotAllowed => "method_not_allowed".to_owned(),
@@ -151,6 +152,10 @@ impl Rejection {
             Self::Auth(error) if error.retry_after().is_some() => (
                 "authorization_server_unavailable",
                 "try again later".to_owned(),
+            ),
+            Self::Auth(error) if error.status() == StatusCode::FORBIDDEN => (
+                "insufficient_scope",
+                "the token lacks a required scope".to_owned(),
             ),
             Self::Auth(_) => ("unauthorized", "invalid or missing credentials".to_owned()),
             Self::UnsupportedMediaType => {

@@ -1,6 +1,9 @@
 //! Helpers shared by the delivery tests: requests and payloads.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(feature = "oauth")]
+pub mod oauth;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use prepared_core::auth::{BearerToken, StaticBearer};
@@ -13,8 +16,13 @@ pub fn bearer() -> StaticBearer {
 
 /// A POST with the right token and content type.
 pub fn delivery(body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {
+    delivery_with_token(TOKEN, body)
+}
+
+/// A JSON POST with `Authorization: Bearer <token>`.
+pub fn delivery_with_token(token: &str, body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {
     http::Request::post("/webhooks/prepared")
-        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .body(Full::new(body.into()))
         .expect("a valid request")

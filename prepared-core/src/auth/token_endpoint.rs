@@ -1,0 +1,395 @@
+//! [`TokenEndpoint`]: a client-credentials token endpoint (RFC 6749 §4.4) for partners
+//! without an authorization server of their own.
+//!
+//! Prepared, given the partner's `client_id` and `client_secret`, asks this endpoint for an
+//! access token and sends it as the Bearer token of every webhook call; the endpoint's
+//! [`validator`](TokenEndpoint::validator) checks those calls. The adapters mount it as a
+//! route (`prepared_tower::TokenEndpointService`, `prepared_actix::token_route`).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+use super::config_error::ConfigError;
+use super::digest::TokenDigest;
+use super::{ClientSecret, JwtSecret, JwtValidator, Scopes};
+use crate::BoxError;
+
+mod error;
+mod request;
+
+pub use error::TokenRequestError;
+pub use request::TokenRequest;
+
+/// The largest token request body read (16 KiB); a request is a few hundred bytes.
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// A client-credentials token endpoint that issues short-lived HS256 JWTs.
+///
+/// - Accepts Prepared's way (`POST` with a JSON body `{"client_id", "client_secret",
+///   "grant_type": "client_credentials", "scope"}`) and RFC 6749's (a form body, client
+///   credentials in HTTP Basic authentication or in the form).
+/// - Secrets are compared through their SHA-256 digests in constant time, also for an
+///   unknown client id. After 5 wrong secrets for a client id within a minute, that id is
+///   answered `429` until the minute is over, without checking the secret.
+/// - Answers `{"access_token", "token_type": "Bearer", "expires_in", "scope"}` with
+///   `Cache-Control: no-store`; errors per RFC 6749 §5.2.
+/// - The tokens carry `iss`, `aud`, `sub` and `client_id` (the client's id), `scope`, `iat`,
+///   `nbf`, `exp` (default: one hour) and a random `jti`.
+///
+/// ```
+/// use prepared_core::auth::{ClientCredentials, ClientSecret, JwtSecret, TokenEndpoint};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let endpoint = TokenEndpoint::builder(
+///     JwtSecret::new("a signing secret of at least 32 bytes!!"),
+///     "https://cad.example.com",                  // iss
+///     "https://cad.example.com/webhooks/prepared", // aud
+/// )
+/// .client(
+///     ClientCredentials::new("prepared-ecc-1", ClientSecret::new("the secret given to Prepared"))
+///         .scopes(["cad_incidents", "incident_events"]),
+/// )
+/// .build()?;
+/// // The webhook accepts exactly the tokens this endpoint issues:
+/// let authenticator = endpoint.validator();
+/// # let _ = authenticator; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct TokenEndpoint {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    clients: Vec<Client>,
+    /// Compared against when the client id is unknown, so that the answer takes as long.
+    unknown_client: TokenDigest,
+    key: EncodingKey,
+    header: Header,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+    max_failures: u32,
+    failure_window: Duration,
+    validator: JwtValidator,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEndpoint")
+            .field("clients", &self.clients)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Client {
+    id: String,
+    secret: TokenDigest,
+    scopes: Scopes,
+    failures: Mutex<Failures>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wrong secrets of one client within the current window.
+#[derive(Default)]
+struct Failures {
+    since: Option<Instant>,
+    count: u32,
+}
+
+/// A client allowed to get tokens: its id, its secret, and the scopes it may have.
+#[derive(Clone, Debug)]
+pub struct ClientCredentials {
+    id: String,
+    secret: ClientSecret,
+    scopes: Scopes,
+}
+
+impl ClientCredentials {
+    /// A client with no scope; give it some with [`scopes`](Self::scopes).
+    pub fn new(id: impl Into<String>, secret: ClientSecret) -> Self {
+        Self {
+            id: id.into(),
+            secret,
+            scopes: Scopes::default(),
+        }
+    }
+
+    /// The scopes this client may have (and gets when it asks for none), e.g. Prepared's
+    /// `cad_incidents` and `incident_events`.
+    pub fn scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().collect();
+        self
+    }
+}
+
+/// The claims of an issued token.
+#[derive(Serialize)]
+struct IssuedClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    client_id: &'a str,
+    scope: String,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    jti: String,
+}
+
+/// The success answer (RFC 6749 §5.1).
+#[derive(Serialize)]
+struct TokenAnswer {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    scope: String,
+}
+
+impl TokenEndpoint {
+    /// An endpoint that signs tokens with `secret` (HS256, at least 32 bytes) for the
+    /// receiver `audience`, as the issuer `issuer`.
+    pub fn builder(
+        secret: JwtSecret,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> TokenEndpointBuilder {
+        TokenEndpointBuilder {
+            secret,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            clients: Vec::new(),
+            ttl: Duration::from_secs(3600),
+            max_failures: 5,
+            failure_window: Duration::from_secs(60),
+        }
+    }
+
+    /// The validator that accepts the tokens this endpoint issues (same secret, issuer and
+    /// audience); use it as the webhook's authenticator.
+    pub fn validator(&self) -> JwtValidator {
+        self.inner.validator.clone()
+    }
+
+    /// Answers one token request, reading its body under a 16 KiB limit.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Bytes>
+    where
+        B: http_body::Body,
+        B::Error: Into<BoxError>,
+    {
+        let (head, body) = request.into_parts();
+        if head.method != http::Method::POST {
+            return TokenRequestError::MethodNotAllowed.to_response();
+        }
+        match crate::delivery::read_limited(body, BODY_LIMIT).await {
+            Ok(body) => self.respond(&head, &body),
+            Err(crate::delivery::Rejection::PayloadTooLarge { .. }) => {
+                TokenRequestError::PayloadTooLarge.to_response()
+            }
+            Err(_) => TokenRequestError::InvalidRequest("the body could not be read").to_response(),
+        }
+    }
+
+    /// Answers one token request whose body was read already.
+    pub fn respond(&self, head: &http::request::Parts, body: &[u8]) -> Response<Bytes> {
+        match TokenRequest::parse(head, body).and_then(|request| self.issue(&request)) {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::info!(error = error.code(), reason = %error, "token request refused");
+                error.to_response()
+            }
+        }
+    }
+
+    /// Checks a parsed request and issues its token.
+    fn issue(&self, request: &TokenRequest) -> Result<Response<Bytes>, TokenRequestError> {
+        if request.grant_type != "client_credentials" {
+            return Err(TokenRequestError::UnsupportedGrantType);
+        }
+        let client = self.authenticate(request)?;
+        let scopes = match &request.scope {
+            None => client.scopes.clone(),
+            Some(asked) => {
+                let asked = Scopes::parse(asked);
+                if !client.scopes.contains_all(&asked) {
+                    return Err(TokenRequestError::InvalidScope);
+                }
+                asked
+            }
+        };
+        let inner = &self.inner;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let claims = IssuedClaims {
+            iss: &inner.issuer,
+            aud: &inner.audience,
+            sub: &client.id,
+            client_id: &client.id,
+            scope: scopes.to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + inner.ttl.as_secs(),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let access_token = jsonwebtoken::encode(&inner.header, &claims, &inner.key)
+            .map_err(|_| TokenRequestError::ServerError)?;
+        tracing::info!(client_id = %client.id, scope = %scopes, "issued an access token");
+        let answer = TokenAnswer {
+            access_token,
+            token_type: "Bearer",
+            expires_in: inner.ttl.as_secs(),
+            scope: claims.scope,
+        };
+        let mut response = Response::new(Bytes::from(
+            serde_json::to_vec(&answer).map_err(|_| TokenRequestError::ServerError)?,
+        ));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        *response.status_mut() = StatusCode::OK;
+        Ok(response)
+    }
+
+    /// The client the request authenticates as: its secret compared in constant time, a
+    /// client id with too many recent failures refused without a comparison.
+    fn authenticate(&self, request: &TokenRequest) -> Result<&Client, TokenRequestError> {
+        let inner = &self.inner;
+        let presented = TokenDigest::of(request.client_secret.expose().as_bytes());
+        let Some(client) = inner
+            .clients
+            .iter()
+            .find(|client| client.id == request.client_id)
+        else {
+            let _ = presented.matches(&inner.unknown_client);
+            return Err(TokenRequestError::InvalidClient);
+        };
+        let mut failures = client
+            .failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let window = match failures.since {
+            Some(since) if since.elapsed() < inner.failure_window => {
+                inner.failure_window - since.elapsed()
+            }
+            _ => {
+                *failures = Failures::default();
+                inner.failure_window
+            }
+        };
+        if failures.count >= inner.max_failures {
+            return Err(TokenRequestError::TooManyFailures {
+                retry_after: window,
+            });
+        }
+        if presented.matches(&client.secret) {
+            *failures = Failures::default();
+            Ok(client)
+        } else {
+            failures.since.get_or_insert_with(Instant::now);
+            failures.count += 1;
+            tracing::warn!(client_id = %client.id, failures = failures.count, "wrong client secret");
+            Err(TokenRequestError::InvalidClient)
+        }
+    }
+}
+
+/// Builds a [`TokenEndpoint`]; see there.
+#[must_use]
+pub struct TokenEndpointBuilder {
+    secret: JwtSecret,
+    issuer: String,
+    audience: String,
+    clients: Vec<ClientCredentials>,
+    ttl: Duration,
+    max_failures: u32,
+    failure_window: Duration,
+}
+
+impl std::fmt::Debug for TokenEndpointBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEndpointBuilder")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("clients", &self.clients)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenEndpointBuilder {
+    /// Adds a client (Prepared gets one per dispatch center).
+    pub fn client(mut self, client: ClientCredentials) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// How long an issued token is valid (default one hour; whole seconds).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// After `failures` wrong secrets for a client id within `window`, that id is answered
+    /// `429` until the window is over (default 5 per minute).
+    pub fn max_failures(mut self, failures: u32, window: Duration) -> Self {
+        self.max_failures = failures;
+        self.failure_window = window;
+        self
+    }
+
+    /// Checks the settings and builds the endpoint.
+    pub fn build(self) -> Result<TokenEndpoint, ConfigError> {
+        if self.clients.is_empty() {
+            return Err(ConfigError::NoClient);
+        }
+        let validator = JwtValidator::hs256(self.secret.clone())
+            .issuer(self.issuer.clone())
+            .audience(self.audience.clone())
+            .build()?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("at+jwt".to_owned());
+        Ok(TokenEndpoint {
+            inner: Arc::new(Inner {
+                clients: self
+                    .clients
+                    .into_iter()
+                    .map(|client| Client {
+                        secret: TokenDigest::of(client.secret.expose().as_bytes()),
+                        id: client.id,
+                        scopes: client.scopes,
+                        failures: Mutex::default(),
+                    })
+                    .collect(),
+                unknown_client: TokenDigest::of(b"no client has this secret"),
+                key: EncodingKey::from_secret(self.secret.expose().as_bytes()),
+                header,
+                issuer: self.issuer,
+                audience: self.audience,
+                ttl: self.ttl,
+                max_failures: self.max_failures,
+                failure_window: self.failure_window,
+                validator,
+            }),
+        })
+    }
+}

@@ -1,0 +1,134 @@
+//! Static Bearer tokens: the RFC 6750 header parser, rotation, the challenge and redaction.
+
+use http::StatusCode;
+use prepared_core::auth::{
+    AuthError, Authenticator, BearerToken, Principal, StaticBearer, bearer_token,
+};
+
+fn headers(values: &[&[u8]]) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    for value in values {
+        headers.append(
+            "authorization",
+            http::HeaderValue::from_bytes(value).expect("a header value"),
+        );
+    }
+    headers
+}
+
+/// `Authorization` header values, and what the parser makes of them.
+type Case = (
+    &'static [&'static [u8]],
+    Result<Option<&'static [u8]>, &'static str>,
+);
+
+#[test]
+fn the_parser_takes_rfc_6750_credentials_only() {
+    let cases: &[Case] = &[
+        (&[], Ok(None)),
+        (&[b"Bearer abc"], Ok(Some(b"abc"))),
+        (&[b"bearer abc"], Ok(Some(b"abc"))),
+        (&[b"BEARER abc"], Ok(Some(b"abc"))),
+        (&[b"Bearer    abc"], Ok(Some(b"abc"))),
+        (&[b"Bearer a-b.c_d~e+f/g=="], Ok(Some(b"a-b.c_d~e+f/g=="))),
+        (&[b"Bearer eyJ.eyJ.sig"], Ok(Some(b"eyJ.eyJ.sig"))),
+        (&[b"Bearer abc", b"Bearer abc"], Err("duplicate_header")),
+        (&[b"Basic dXNlcjpwYXNz"], Err("not_bearer")),
+        (&[b"Bearerabc"], Err("not_bearer")),
+        (&[b"Token abc"], Err("not_bearer")),
+        (&[b"Bearer"], Err("malformed_header")),
+        (&[b""], Err("malformed_header")),
+        (&[b"Bearer "], Err("malformed_header")),
+        (&[b"Bearer a b"], Err("malformed_header")),
+        (&[b"Bearer abc "], Err("malformed_header")),
+        (&[b"Bearer a=b"], Err("malformed_header")),
+        (&[b"Bearer ab\"c"], Err("malformed_header")),
+        (&[b"Bearer \xc3\xa9t\xc3\xa9"], Err("malformed_header")),
+        (&[b"Bearer \tabc"], Err("malformed_header")),
+    ];
+    for (values, expected) in cases {
+        assert_eq!(
+            bearer_token(&headers(values)),
+            *expected,
+            "for {:?}",
+            values
+                .iter()
+                .map(|v| String::from_utf8_lossy(v))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+fn head(authorization: Option<&str>) -> http::request::Parts {
+    let mut builder = http::Request::post("/webhooks/prepared");
+    if let Some(value) = authorization {
+        builder = builder.header("authorization", value);
+    }
+    builder.body(()).expect("a request").into_parts().0
+}
+
+#[tokio::test]
+async fn every_token_of_a_rotation_is_accepted_and_nothing_else() {
+    let auth = StaticBearer::new([BearerToken::new("old-token"), BearerToken::new("new-token")]);
+    assert_eq!(
+        auth.authenticate(&head(Some("Bearer old-token"))).await,
+        Ok(Principal::StaticToken { index: 0 })
+    );
+    assert_eq!(
+        auth.authenticate(&head(Some("bearer new-token"))).await,
+        Ok(Principal::StaticToken { index: 1 })
+    );
+    for refused in [
+        "Bearer new-token2",
+        "Bearer new-toke",
+        "Bearer NEW-TOKEN",
+        "Bearer old",
+    ] {
+        assert_eq!(
+            auth.authenticate(&head(Some(refused))).await,
+            Err(AuthError::Invalid {
+                reason: "unknown_token"
+            }),
+            "{refused}"
+        );
+    }
+    assert_eq!(
+        auth.authenticate(&head(None)).await,
+        Err(AuthError::Missing)
+    );
+    let none = StaticBearer::new([]);
+    assert!(none.check(&head(Some("Bearer anything"))).is_err());
+}
+
+#[test]
+fn refusals_are_401_with_an_rfc_6750_challenge_and_no_retry_after() {
+    let missing = AuthError::Missing;
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        missing.www_authenticate().expect("a challenge"),
+        r#"Bearer realm="prepared-webhooks""#
+    );
+    let invalid = StaticBearer::new([BearerToken::new("right")])
+        .check(&head(Some("Bearer wrong")))
+        .expect_err("refused");
+    assert_eq!(invalid.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        invalid.www_authenticate().expect("a challenge"),
+        r#"Bearer realm="prepared-webhooks", error="invalid_token""#
+    );
+    assert_eq!(invalid.retry_after(), None);
+    assert_eq!(invalid.reason(), "unknown_token");
+}
+
+#[test]
+fn tokens_never_show_in_debug() {
+    let token = BearerToken::new("super-secret-token");
+    let auth = StaticBearer::new([token.clone()]);
+    for shown in [
+        format!("{token:?}"),
+        format!("{auth:?}"),
+        format!("{auth:#?}"),
+    ] {
+        assert!(!shown.contains("super-secret"), "{shown}");
+    }
+}

@@ -4,24 +4,31 @@
 //! (README.md, "Example receivers"). Every event is printed on stdout as one JSON line.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use prepared_actix::webhook_route;
-use prepared_webhooks::{ReceiverConfig, WEBHOOK_PATH, init_tracing};
+use prepared_actix::{token_route, webhook_route};
+use prepared_webhooks::{ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let config = ReceiverConfig::from_env()?;
     let webhooks = config.webhooks_builder().await?.build()?;
+    let token_endpoint = config.token_endpoint();
 
     let app_webhooks = webhooks.clone();
     let server = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .app_data(app_webhooks.clone())
             .route(WEBHOOK_PATH, webhook_route())
             .route(
                 "/health",
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
-            )
+            );
+        if let Some(endpoint) = &token_endpoint {
+            app = app
+                .app_data(endpoint.clone())
+                .route(TOKEN_PATH, token_route());
+        }
+        app
     })
     .bind(config.bind)?;
     config.announce("actix-web");

@@ -5,8 +5,8 @@
 
 use axum::Router;
 use axum::routing::get;
-use prepared_tower::PreparedWebhooksLayer;
-use prepared_webhooks::{ReceiverConfig, WEBHOOK_PATH, init_tracing};
+use prepared_tower::{PreparedWebhooksLayer, TokenEndpointService};
+use prepared_webhooks::{ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,9 +14,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = ReceiverConfig::from_env()?;
     let webhooks = config.webhooks_builder().await?.build()?;
 
-    let app = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .layer(PreparedWebhooksLayer::new(webhooks.clone(), WEBHOOK_PATH));
+    let mut app = Router::new().route("/health", get(|| async { "ok" }));
+    if let Some(endpoint) = config.token_endpoint() {
+        app = app.route_service(TOKEN_PATH, TokenEndpointService::new(endpoint));
+    }
+    let app = app.layer(PreparedWebhooksLayer::new(webhooks.clone(), WEBHOOK_PATH));
 
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     config.announce("axum");

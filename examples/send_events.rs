@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! cargo run --example send_events -- [--url URL] [--token TOKEN] [--file EVENTS.jsonl] [--attempts N]
+//! cargo run --example send_events -- --token-url URL --client-id ID --client-secret SECRET [...]
 //! ```
 //!
 //! Without `--file` it sends the documented example payloads (one of each event). The token
 //! defaults to `PREPARED_WEBHOOK_TOKEN`, the URL to `http://127.0.0.1:3000/webhooks/prepared`.
+//! With `--token-url`, it first gets an access token the way Prepared does with OAuth
+//! credentials: a `POST` of `{"client_id", "client_secret", "grant_type":
+//! "client_credentials"}` as JSON, and sends the `access_token` of the answer.
 //! Each delivery is retried with exponential backoff (0.5 s, 1 s, 2 s, ...) on a non-2xx
 //! answer or a connection error, up to `--attempts` (default 6). One line per attempt goes to
 //! stdout; the exit status is non-zero when an event was never acknowledged.
@@ -18,6 +22,9 @@ use prepared_webhooks::EXAMPLE_PAYLOADS;
 struct Args {
     url: String,
     token: String,
+    token_url: Option<String>,
+    client_id: String,
+    client_secret: String,
     file: Option<String>,
     attempts: u32,
 }
@@ -26,6 +33,10 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         url: "http://127.0.0.1:3000/webhooks/prepared".to_owned(),
         token: std::env::var("PREPARED_WEBHOOK_TOKEN").unwrap_or_default(),
+        token_url: None,
+        client_id: std::env::var("PREPARED_OAUTH_CLIENT_ID")
+            .unwrap_or_else(|_| "prepared".to_owned()),
+        client_secret: std::env::var("PREPARED_OAUTH_CLIENT_SECRET").unwrap_or_default(),
         file: None,
         attempts: 6,
     };
@@ -35,6 +46,9 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--url" => args.url = value()?,
             "--token" => args.token = value()?,
+            "--token-url" => args.token_url = Some(value()?),
+            "--client-id" => args.client_id = value()?,
+            "--client-secret" => args.client_secret = value()?,
             "--file" => args.file = Some(value()?),
             "--attempts" => {
                 args.attempts = value()?.parse().map_err(|_| "--attempts takes a number")?
@@ -42,15 +56,18 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if args.token.is_empty() {
-        return Err("no token: pass --token or set PREPARED_WEBHOOK_TOKEN".to_owned());
+    if args.token.is_empty() && args.token_url.is_none() {
+        return Err(
+            "no token: pass --token (or set PREPARED_WEBHOOK_TOKEN), or --token-url with --client-secret"
+                .to_owned(),
+        );
     }
     Ok(args)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
+    let mut args = parse_args()?;
     let events: Vec<String> = match &args.file {
         Some(path) => std::fs::read_to_string(path)?
             .lines()
@@ -65,6 +82,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
+    if let Some(token_url) = &args.token_url {
+        args.token = access_token(&client, token_url, &args).await?;
+        println!("got an access token from {token_url}");
+    }
     let mut failed = 0;
     for (index, body) in events.iter().enumerate() {
         if !deliver(&client, &args, index + 1, body).await {
@@ -80,6 +101,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// Gets an access token with the client-credentials grant, as Prepared sends it.
+async fn access_token(
+    client: &reqwest::Client,
+    token_url: &str,
+    args: &Args,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let response = client
+        .post(token_url)
+        .json(&serde_json::json!({
+            "client_id": args.client_id,
+            "client_secret": args.client_secret,
+            "grant_type": "client_credentials",
+        }))
+        .send()
+        .await?;
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await?;
+    match answer["access_token"].as_str() {
+        Some(token) if status.is_success() => Ok(token.to_owned()),
+        _ => Err(format!(
+            "the token endpoint answered {}: {}",
+            status.as_u16(),
+            answer["error"]
+        )
+        .into()),
+    }
 }
 
 /// Delivers one event like Prepared: retries with exponential backoff until a 2xx answer.

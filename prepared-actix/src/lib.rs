@@ -34,10 +34,14 @@
 //! ```
 //!
 //! Both run the pipeline of `prepared-core` with the same statuses as `prepared-tower`:
-//! `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad credentials, `405`
-//! not `POST`, `413` body over the limit, `415` not JSON, `500` callback failed
-//! (after-processing mode), `503` with `Retry-After` when the event cannot be taken now.
+//! `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad credentials, `403`
+//! a token without a required scope, `405` not `POST`, `413` body over the limit, `415` not
+//! JSON, `500` callback failed (after-processing mode), `503` with `Retry-After` when the
+//! event cannot be taken now (also when the authorization server cannot be asked).
 //! Credentials are checked on the request head, before the payload is read.
+//!
+//! [`token_route`] (feature `oauth`, on by default) serves the OAuth client-credentials token
+//! endpoint of `prepared-core`, for partners without an authorization server of their own.
 //!
 //! [Prepared]: https://www.prepared911.com
 #![forbid(unsafe_code)]
@@ -45,6 +49,10 @@
 mod bridge;
 mod extractor;
 mod route;
+#[cfg(feature = "oauth")]
+mod token_route;
 
 pub use extractor::{PreparedEvent, PreparedEventError};
 pub use route::webhook_route;
+#[cfg(feature = "oauth")]
+pub use token_route::token_route;

@@ -87,3 +87,17 @@ pub trait Authenticator: Send + Sync + 'static {
     /// Looks at the request head only; never at the body.
     fn authenticate<'a>(&'a self, head: &'a http::request::Parts) -> AuthFuture<'a>;
 }
+
+/// A boxed authenticator, e.g. one chosen at start-up from the configuration.
+impl<A: Authenticator + ?Sized> Authenticator for Box<A> {
+    fn authenticate<'a>(&'a self, head: &'a http::request::Parts) -> AuthFuture<'a> {
+        (**self).authenticate(head)
+    }
+}
+
+/// A shared authenticator, e.g. one introspection cache for several receivers.
+impl<A: Authenticator + ?Sized> Authenticator for std::sync::Arc<A> {
+    fn authenticate<'a>(&'a self, head: &'a http::request::Parts) -> AuthFuture<'a> {
+        (**self).authenticate(head)
+    }
+}

@@ -454,3 +454,36 @@ fn an_endpoint_needs_a_client_and_a_long_enough_secret() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn the_validator_requires_the_endpoint_s_required_scopes() {
+    let endpoint = TokenEndpoint::builder(JwtSecret::new(SECRET), ISSUER, AUDIENCE)
+        .client(
+            ClientCredentials::new(CLIENT, ClientSecret::new(CLIENT_SECRET))
+                .scopes(["cad_incidents", "incident_events"]),
+        )
+        .require_scopes(["incident_events"])
+        .build()
+        .expect("builds");
+    let token_for = |scope: &str| {
+        json_request(json!({
+            "client_id": CLIENT, "client_secret": CLIENT_SECRET,
+            "grant_type": "client_credentials", "scope": scope,
+        }))
+    };
+    let (_, _, cad) = answer(&endpoint, token_for("cad_incidents")).await;
+    let error = endpoint
+        .validator()
+        .validate(cad["access_token"].as_str().expect("a token").as_bytes())
+        .await
+        .expect_err("lacks incident_events");
+    assert_eq!(error.status(), StatusCode::FORBIDDEN);
+    let (_, _, both) = answer(&endpoint, token_for("cad_incidents incident_events")).await;
+    assert!(
+        endpoint
+            .validator()
+            .validate(both["access_token"].as_str().expect("a token").as_bytes())
+            .await
+            .is_ok()
+    );
+}

@@ -30,10 +30,15 @@
 //! request to the inner service untouched. [`WebhookService`] is the same pipeline as a plain
 //! service, for `Router::route_service`. With the `axum` feature, [`extract::PreparedEvent`]
 //! hands a verified, decoded and deduplicated event to a handler of your own instead.
+//! [`TokenEndpointService`] (feature `oauth`, on by default) serves the OAuth
+//! client-credentials token endpoint of `prepared-core` for partners without an
+//! authorization server of their own.
 //!
 //! The statuses: `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad
-//! credentials, `405` not `POST`, `413` body over the limit, `415` not JSON, `500` callback
-//! failed (after-processing mode), `503` with `Retry-After` when the event cannot be taken now.
+//! credentials, `403` a token without a required scope, `405` not `POST`, `413` body over
+//! the limit, `415` not JSON, `500` callback failed (after-processing mode), `503` with
+//! `Retry-After` when the event cannot be taken now (also when the authorization server
+//! cannot be asked).
 //!
 //! [Prepared]: https://www.prepared911.com
 #![forbid(unsafe_code)]
@@ -44,9 +49,13 @@ pub mod extract;
 mod layer;
 mod response_body;
 mod service;
+#[cfg(feature = "oauth")]
+mod token_endpoint_service;
 mod webhook_service;
 
 pub use layer::PreparedWebhooksLayer;
 pub use response_body::ResponseBody;
 pub use service::{PreparedWebhooks, ResponseFuture};
+#[cfg(feature = "oauth")]
+pub use token_endpoint_service::TokenEndpointService;
 pub use webhook_service::WebhookService;

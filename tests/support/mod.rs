@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use prepared_core::Event;
 use prepared_core::Webhooks;
-use prepared_core::auth::{BearerToken, StaticBearer};
+use prepared_core::auth::{BearerToken, StaticBearer, TokenEndpoint};
 use prepared_core::delivery::WebhooksBuilder;
 
 pub const TOKEN: &str = "e2e-token-5b0c1f2d9a";
@@ -46,20 +46,38 @@ pub fn builder(recorded: &Recorded) -> WebhooksBuilder {
         })
 }
 
+/// The path of the token endpoint in [`serve_with_token_endpoint`].
+pub const TOKEN_PATH: &str = "/oauth/token";
+
 /// Serves `webhooks` on an ephemeral loopback port and returns the base URL.
 pub async fn serve(framework: Framework, webhooks: Webhooks) -> String {
+    serve_with_token_endpoint(framework, webhooks, None).await
+}
+
+/// Serves `webhooks`, and the token endpoint on [`TOKEN_PATH`] when there is one, on an
+/// ephemeral loopback port; returns the base URL.
+pub async fn serve_with_token_endpoint(
+    framework: Framework,
+    webhooks: Webhooks,
+    endpoint: Option<TokenEndpoint>,
+) -> String {
     let address = match framework {
-        Framework::Axum => serve_axum(webhooks).await,
-        Framework::Actix => serve_actix(webhooks),
+        Framework::Axum => serve_axum(webhooks, endpoint).await,
+        Framework::Actix => serve_actix(webhooks, endpoint),
     };
     format!("http://{address}")
 }
 
-async fn serve_axum(webhooks: Webhooks) -> SocketAddr {
+async fn serve_axum(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> SocketAddr {
     use axum::routing::get;
-    let app = axum::Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .layer(prepared_tower::PreparedWebhooksLayer::new(webhooks, PATH));
+    let mut app = axum::Router::new().route("/health", get(|| async { "ok" }));
+    if let Some(endpoint) = endpoint {
+        app = app.route_service(
+            TOKEN_PATH,
+            prepared_tower::TokenEndpointService::new(endpoint),
+        );
+    }
+    let app = app.layer(prepared_tower::PreparedWebhooksLayer::new(webhooks, PATH));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
@@ -68,20 +86,26 @@ async fn serve_axum(webhooks: Webhooks) -> SocketAddr {
     address
 }
 
-fn serve_actix(webhooks: Webhooks) -> SocketAddr {
+fn serve_actix(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> SocketAddr {
     use actix_web::{App, HttpResponse, HttpServer, web};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = listener.local_addr().expect("an address");
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             HttpServer::new(move || {
-                App::new()
+                let mut app = App::new()
                     .app_data(webhooks.clone())
                     .route(PATH, prepared_actix::webhook_route())
                     .route(
                         "/health",
                         web::get().to(|| async { HttpResponse::Ok().body("ok") }),
-                    )
+                    );
+                if let Some(endpoint) = &endpoint {
+                    app = app
+                        .app_data(endpoint.clone())
+                        .route(TOKEN_PATH, prepared_actix::token_route());
+                }
+                app
             })
             .workers(2)
             .listen(listener)

@@ -174,6 +174,7 @@ impl TokenEndpoint {
             issuer: issuer.into(),
             audience: audience.into(),
             clients: Vec::new(),
+            required_scopes: Vec::new(),
             ttl: Duration::from_secs(3600),
             max_failures: 5,
             failure_window: Duration::from_secs(60),
@@ -320,6 +321,7 @@ pub struct TokenEndpointBuilder {
     issuer: String,
     audience: String,
     clients: Vec<ClientCredentials>,
+    required_scopes: Vec<String>,
     ttl: Duration,
     max_failures: u32,
     failure_window: Duration,
@@ -340,6 +342,14 @@ impl TokenEndpointBuilder {
     /// Adds a client (Prepared gets one per dispatch center).
     pub fn client(mut self, client: ClientCredentials) -> Self {
         self.clients.push(client);
+        self
+    }
+
+    /// Makes the [`validator`](TokenEndpoint::validator) require every one of `scopes`
+    /// (`403` otherwise).
+    pub fn require_scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.required_scopes
+            .extend(scopes.into_iter().map(|scope| scope.as_ref().to_owned()));
         self
     }
 
@@ -365,6 +375,7 @@ impl TokenEndpointBuilder {
         let validator = JwtValidator::hs256(self.secret.clone())
             .issuer(self.issuer.clone())
             .audience(self.audience.clone())
+            .require_scopes(&self.required_scopes)
             .build()?;
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("at+jwt".to_owned());

@@ -1,0 +1,67 @@
+//! [`TokenEndpointService`]: the OAuth client-credentials token endpoint as a service.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{Request, Response};
+use http_body_util::Full;
+use prepared_core::BoxError;
+use prepared_core::auth::TokenEndpoint;
+use tower_service::Service;
+
+/// Answers every request it gets as a token request of the client-credentials grant
+/// (RFC 6749 §4.4) with a [`TokenEndpoint`]; mount it next to the webhook, and give the
+/// webhook the endpoint's [`validator`](TokenEndpoint::validator):
+///
+/// ```no_run
+/// use prepared_core::Webhooks;
+/// use prepared_core::auth::{ClientCredentials, ClientSecret, JwtSecret, TokenEndpoint};
+/// use prepared_tower::{PreparedWebhooksLayer, TokenEndpointService};
+///
+/// # fn app() -> Result<axum::Router, Box<dyn std::error::Error>> {
+/// let endpoint = TokenEndpoint::builder(
+///     JwtSecret::new(std::env::var("JWT_SECRET")?),
+///     "https://cad.example.com",
+///     "https://cad.example.com/webhooks/prepared",
+/// )
+/// .client(ClientCredentials::new("prepared", ClientSecret::new(std::env::var("PREPARED_CLIENT_SECRET")?)))
+/// .build()?;
+/// let webhooks = Webhooks::builder().authenticator(endpoint.validator()).build()?;
+/// Ok(axum::Router::new()
+///     .route_service("/oauth/token", TokenEndpointService::new(endpoint))
+///     .layer(PreparedWebhooksLayer::new(webhooks, "/webhooks/prepared")))
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct TokenEndpointService {
+    endpoint: TokenEndpoint,
+}
+
+impl TokenEndpointService {
+    /// Serves `endpoint`.
+    pub fn new(endpoint: TokenEndpoint) -> Self {
+        Self { endpoint }
+    }
+}
+
+impl<B> Service<Request<B>> for TokenEndpointService
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let endpoint = self.endpoint.clone();
+        Box::pin(async move { Ok(endpoint.handle(request).await.map(Full::new)) })
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use prepared_core::Event;
 use reqwest::{Client, Method, StatusCode};
-use support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, serve};
+use support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, raw, serve};
 
 const EXAMPLES: [&str; 5] = {
     let [(_, a), (_, b), (_, c), (_, d), (_, e)] = prepared_webhooks::EXAMPLE_PAYLOADS;
@@ -198,59 +198,39 @@ async fn refused_requests_get_their_status_and_run_nothing() {
     }
 }
 
-/// Sends a request head and `body` over a plain socket, ignoring write errors (the server may
-/// answer and close before the body is sent), and returns the status line of the answer.
-async fn raw_exchange(base: &str, head: &str, body: &[u8]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let address = base.trim_start_matches("http://");
-    let mut socket = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("connects");
-    let _ = socket.write_all(head.as_bytes()).await;
-    for chunk in body.chunks(64 * 1024) {
-        if socket.write_all(chunk).await.is_err() {
-            break;
-        }
-    }
-    let mut answer = Vec::new();
-    let mut buffer = [0; 4096];
-    while !answer.windows(2).any(|w| w == b"\r\n") {
-        match tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buffer)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
-            Ok(Ok(read)) => answer.extend_from_slice(&buffer[..read]),
-        }
-    }
-    let answer = String::from_utf8_lossy(&answer);
-    answer.lines().next().unwrap_or_default().to_owned()
-}
-
 /// Bodies over the 1 MiB limit get `413` without the rest being read: declared by
 /// `Content-Length` (answered from the head, before any body byte is sent) or streamed in
 /// chunks. Over a raw socket, so that the early answer is read however the server closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_get_413() {
+    let auth = format!("authorization: Bearer {TOKEN}");
+    let headers = [auth.as_str(), "content-type: application/json"];
     for framework in FRAMEWORKS {
         let recorded = Recorded::default();
         let base = serve(framework, builder(&recorded).build().expect("builds")).await;
-        let declared = format!(
-            "POST {PATH} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {TOKEN}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            2 * 1024 * 1024
+        let declared = raw::head(
+            "POST",
+            PATH,
+            &[&headers[..], &["content-length: 2097152"]].concat(),
         );
-        let status = raw_exchange(&base, &declared, b"").await;
-        assert!(
-            status.starts_with("HTTP/1.1 413"),
-            "{framework:?} declared: {status}"
-        );
+        let status = raw::send(&base, &[raw::Part::Bytes(declared)]).await;
+        assert_eq!(status, Some(413), "{framework:?} declared");
 
-        let chunked = format!(
-            "POST {PATH} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {TOKEN}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+        let chunked = raw::head(
+            "POST",
+            PATH,
+            &[&headers[..], &["transfer-encoding: chunked"]].concat(),
         );
-        let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000));
-        let body = chunk.repeat(32); // 2 MiB in 64 KiB chunks, never terminated
-        let status = raw_exchange(&base, &chunked, body.as_bytes()).await;
-        assert!(
-            status.starts_with("HTTP/1.1 413"),
-            "{framework:?} chunked: {status}"
+        let parts = [
+            raw::Part::Bytes(chunked),
+            raw::Part::Bytes(raw::chunked_over(
+                prepared_core::delivery::DEFAULT_BODY_LIMIT,
+            )),
+        ];
+        assert_eq!(
+            raw::send(&base, &parts).await,
+            Some(413),
+            "{framework:?} chunked"
         );
 
         // The receiver still serves the next valid delivery; nothing refused ran.

@@ -35,9 +35,10 @@
 //!
 //! Both run the pipeline of `prepared-core` with the same statuses as `prepared-tower`:
 //! `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad credentials, `403`
-//! a token without a required scope, `405` not `POST`, `413` body over the limit, `415` not
-//! JSON, `500` callback failed (after-processing mode), `503` with `Retry-After` when the
-//! event cannot be taken now (also when the authorization server cannot be asked).
+//! a token without a required scope, `405` not `POST`, `408` body too slow, `413` body over
+//! the limit, `415` not JSON, `500` callback failed (after-processing mode), `503` with
+//! `Retry-After` when the event cannot be taken now (also when the authorization server
+//! cannot be asked).
 //! Credentials are checked on the request head, before the payload is read.
 //!
 //! [`token_route`] (feature `oauth`, on by default) serves the OAuth client-credentials token

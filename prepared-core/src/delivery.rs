@@ -58,4 +58,6 @@ pub(crate) use rejection::json_response;
 pub use rejection::{Rejection, Unavailable};
 pub use retry::RetryPolicy;
 pub use stats::Stats;
-pub use webhooks::{AckMode, BuildError, DEFAULT_BODY_LIMIT, Webhooks, WebhooksBuilder};
+pub use webhooks::{
+    AckMode, BuildError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Webhooks, WebhooksBuilder,
+};

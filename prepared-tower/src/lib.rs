@@ -35,10 +35,10 @@
 //! authorization server of their own.
 //!
 //! The statuses: `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad
-//! credentials, `403` a token without a required scope, `405` not `POST`, `413` body over
-//! the limit, `415` not JSON, `500` callback failed (after-processing mode), `503` with
-//! `Retry-After` when the event cannot be taken now (also when the authorization server
-//! cannot be asked).
+//! credentials, `403` a token without a required scope, `405` not `POST`, `408` body too
+//! slow, `413` body over the limit, `415` not JSON, `500` callback failed (after-processing
+//! mode), `503` with `Retry-After` when the event cannot be taken now (also when the
+//! authorization server cannot be asked).
 //!
 //! [Prepared]: https://www.prepared911.com
 #![forbid(unsafe_code)]

@@ -2,6 +2,8 @@
 //! layer) or actix-web (the route), with an app route beside it.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod raw;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 

@@ -25,8 +25,8 @@ pub enum Rejection {
     /// credentials could not be checked now (503, with `Retry-After`).
     #[error("authentication failed: {0}")]
     Auth(#[source] AuthError),
-    /// The content type is not JSON (415).
-    #[error("the content type is not application/json")]
+    /// The content type is not JSON, or the body has a content encoding (415).
+    #[error("the content type is not application/json, or the body is encoded")]
     UnsupportedMediaType,
     /// The body is larger than the limit (413).
     #[error("the body is larger than {limit} bytes")]
@@ -37,6 +37,13 @@ pub enum Rejection {
     /// The body could not be read to its end (400).
     #[error("the body could not be read")]
     BodyRead,
+    /// The body did not arrive in time (408); a stalled or very slow sender does not hold
+    /// the receiver.
+    #[error("the body did not arrive within {timeout:?}")]
+    BodyTimeout {
+        /// The time allowed.
+        timeout: Duration,
+    },
     /// The body is not a valid Prepared event (400).
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -114,6 +121,7 @@ impl Rejection {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyRead => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Decode(error) => error.status(),
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ProcessingFailed => StatusCode::INTERNAL_SERVER_ERROR,
@@ -129,6 +137,7 @@ impl Rejection {
             Self::UnsupportedMediaType => "unsupported_media_type".to_owned(),
             Self::PayloadTooLarge { .. } => "payload_too_large".to_owned(),
             Self::BodyRead => "body_read".to_owned(),
+            Self::BodyTimeout { .. } => "body_timeout".to_owned(),
             Self::Decode(_) => "invalid_payload".to_owned(),
             Self::Unavailable { reason, .. } => reason.as_str().to_owned(),
             Self::ProcessingFailed => "processing_failed".to_owned(),
@@ -158,13 +167,18 @@ impl Rejection {
                 "the token lacks a required scope".to_owned(),
             ),
             Self::Auth(_) => ("unauthorized", "invalid or missing credentials".to_owned()),
-            Self::UnsupportedMediaType => {
-                ("unsupported_media_type", "send application/json".to_owned())
-            }
+            Self::UnsupportedMediaType => (
+                "unsupported_media_type",
+                "send application/json, without a content encoding".to_owned(),
+            ),
             Self::PayloadTooLarge { limit } => {
                 ("payload_too_large", format!("the limit is {limit} bytes"))
             }
             Self::BodyRead => ("bad_request", "the body could not be read".to_owned()),
+            Self::BodyTimeout { .. } => (
+                "request_timeout",
+                "the body did not arrive in time".to_owned(),
+            ),
             Self::Decode(error) => ("invalid_payload", error.to_string()),
             Self::Unavailable { .. } => ("unavailable", "try again later".to_owned()),
             Self::ProcessingFailed => ("processing_failed", "try again later".to_owned()),

@@ -45,14 +45,18 @@ pub enum AckMode {
 /// The default limit on a delivery's body: 1 MiB (Prepared's events are a few hundred bytes).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The default time a delivery's body may take to arrive: 10 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The Prepared webhook receiver: authentication, decoding, dedup and delivery to the
 /// application's typed callbacks, with no web framework attached. Cheap to clone (one `Arc`).
 ///
 /// The adapters (`prepared-tower`, `prepared-actix`) call [`handle`](Self::handle), or the
 /// finer steps [`check_head`](Self::check_head), [`read_body`](Self::read_body) and
 /// [`receive`](Self::receive). Per delivery, in order: the method (`405`), authentication
-/// on the head before any body byte is read (`401`/`503`), the content type (`415`), the body
-/// under a size limit (`413`), decoding (`400`), then the dedup claim and the
+/// on the head before any body byte is read (`401`/`403`/`503`), the content type and
+/// encoding (`415`), the body under a size limit and a timeout (`413`, `408`), decoding
+/// (`400`), then the dedup claim and the
 /// [`AckMode`] (`200`, or `503` with `Retry-After`, or `500`).
 ///
 /// ```
@@ -92,6 +96,7 @@ struct Inner {
     queue: Option<Box<dyn EventQueue>>,
     ack_mode: AckMode,
     body_limit: usize,
+    body_timeout: Duration,
     retry_after: Duration,
     accepting: AtomicBool,
 }
@@ -196,6 +201,20 @@ impl Webhooks {
         if !content_type.is_some_and(is_json) {
             return Err(Rejection::UnsupportedMediaType);
         }
+        // Prepared sends plain JSON; an encoded body (gzip, ...) is not read as JSON.
+        let encoded = head
+            .headers
+            .get_all(header::CONTENT_ENCODING)
+            .iter()
+            .any(|value| {
+                !value
+                    .as_bytes()
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(b"identity")
+            });
+        if encoded {
+            return Err(Rejection::UnsupportedMediaType);
+        }
         let declared = head
             .headers
             .get(header::CONTENT_LENGTH)
@@ -210,13 +229,17 @@ impl Webhooks {
     }
 
     /// Reads the body, stopping as soon as it exceeds the limit (`413`) without buffering the
-    /// rest.
+    /// rest, or when it does not arrive within the body timeout (`408`).
     pub async fn read_body<B>(&self, body: B) -> Result<Bytes, Rejection>
     where
         B: http_body::Body,
         B::Error: Into<BoxError>,
     {
-        read_limited(body, self.inner.body_limit).await
+        let timeout = self.inner.body_timeout;
+        match tokio::time::timeout(timeout, read_limited(body, self.inner.body_limit)).await {
+            Ok(read) => read,
+            Err(_) => Err(Rejection::BodyTimeout { timeout }),
+        }
     }
 
     /// The body size limit in bytes.
@@ -392,6 +415,7 @@ pub struct WebhooksBuilder {
     invalid_payload: Option<Hook<InvalidPayload>>,
     ack_mode: AckMode,
     body_limit: usize,
+    body_timeout: Duration,
     workers: usize,
     queue_capacity: usize,
     retry: RetryPolicy,
@@ -410,6 +434,7 @@ impl Default for WebhooksBuilder {
             invalid_payload: None,
             ack_mode: AckMode::default(),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             workers: 16,
             queue_capacity: 4096,
             retry: RetryPolicy::default(),
@@ -474,6 +499,14 @@ impl WebhooksBuilder {
     /// The body size limit in bytes (default [`DEFAULT_BODY_LIMIT`], 1 MiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// How long the body may take to arrive, from the end of the head (default
+    /// [`DEFAULT_BODY_TIMEOUT`], 10 s); past it, `408`. Prepared's events are a few hundred
+    /// bytes, so only a stalled or hostile sender takes that long.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -609,6 +642,7 @@ impl WebhooksBuilder {
                 queue,
                 ack_mode: self.ack_mode,
                 body_limit: self.body_limit,
+                body_timeout: self.body_timeout,
                 retry_after: self.retry_after,
                 accepting: AtomicBool::new(true),
             }),

@@ -42,6 +42,7 @@ mod queue;
 mod redis_queue;
 mod rejection;
 mod retry;
+mod settle;
 mod stats;
 mod webhooks;
 

@@ -1,6 +1,7 @@
 //! [`RedisDedupStore`]: the dedup store in Redis, shared by several replicas.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -52,8 +53,9 @@ use scripts::Scripts;
 /// an event is never processed twice, and never acknowledged without being processed.
 /// Every operation is idempotent (a claim is retried under the same token), so an operation
 /// whose connection dropped is retried once on the new connection, within the same timeout.
-/// When a claim's answer is lost entirely, the key stays claimed under a token nobody holds
-/// until the claim TTL ends: redeliveries meanwhile are answered `503`, and processed after.
+/// When a claim's answer is lost entirely (the script may have run), the store releases that
+/// claim in the background as soon as Redis answers again, so the redeliveries are processed
+/// then rather than after the claim TTL.
 ///
 /// # Operating Redis for it
 /// - Use `maxmemory-policy noeviction` (a full Redis then fails writes: `503`, retried). An
@@ -62,14 +64,15 @@ use scripts::Scripts;
 ///   and an event delivered again right then can be processed twice.
 /// - [`DedupConfig::capacity`] does not apply: Redis holds as many keys as its memory allows,
 ///   each about 100 bytes.
+#[derive(Clone)]
 pub struct RedisDedupStore {
     connection: ConnectionManager,
-    prefix: Box<str>,
+    prefix: Arc<str>,
     timeout: Duration,
     claim_ttl_ms: u64,
     retention_ms: u64,
     config: DedupConfig,
-    scripts: Scripts,
+    scripts: Arc<Scripts>,
 }
 
 impl RedisDedupStore {
@@ -160,7 +163,7 @@ impl RedisDedupStore {
 
     async fn claim_key(&self, key: &DedupKey) -> Result<Claim, DedupError> {
         let token = ClaimToken::new(uuid::Uuid::new_v4().as_u128());
-        let answer: i64 = self
+        let claimed = self
             .run(
                 "claim",
                 &self.scripts.claim,
@@ -168,7 +171,14 @@ impl RedisDedupStore {
                 &token.to_string(),
                 Some(self.claim_ttl_ms),
             )
-            .await?;
+            .await;
+        let answer: i64 = match claimed {
+            Ok(answer) => answer,
+            Err(error) => {
+                self.release_lost_claim(key.clone(), token);
+                return Err(error);
+            }
+        };
         match answer {
             scripts::CLAIMED => Ok(Claim::Claimed(token)),
             scripts::DONE => Ok(Claim::Done),
@@ -178,6 +188,28 @@ impl RedisDedupStore {
                 None,
             )),
         }
+    }
+
+    /// A claim whose answer was lost may still have been taken under `token`, which only
+    /// this store knows: release it in the background (retrying with a backoff for up to the
+    /// claim TTL), so that the redeliveries are not refused until the claim expires. The
+    /// release acts only on a claim held under this very token.
+    fn release_lost_claim(&self, key: DedupKey, token: ClaimToken) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.clone();
+        runtime.spawn(async move {
+            let started = tokio::time::Instant::now();
+            let mut backoff = Duration::from_millis(50);
+            while store.release_key(&key, &token).await.is_err() {
+                if started.elapsed() >= store.config.claim_ttl() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        });
     }
 
     async fn complete_key(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), DedupError> {
@@ -343,12 +375,12 @@ impl RedisDedupStoreBuilder {
     pub fn with_connection_manager(self, connection: ConnectionManager) -> RedisDedupStore {
         RedisDedupStore {
             connection,
-            prefix: self.prefix.into_boxed_str(),
+            prefix: self.prefix.into(),
             timeout: self.timeout,
             claim_ttl_ms: millis(self.config.claim_ttl()),
             retention_ms: millis(self.config.retention()),
             config: self.config,
-            scripts: Scripts::new(),
+            scripts: Arc::new(Scripts::new()),
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 
+use super::settle::{Settle, settle, settle_later};
 use super::{Accepted, Rejection};
 use crate::dedup::{ClaimToken, DedupStore};
 use crate::{DedupKey, Event};
@@ -81,19 +82,19 @@ impl ClaimGuard {
         self.claim.as_ref().map(|(_, key, _)| key)
     }
 
-    /// Marks the event done: redeliveries are answered as duplicates.
+    /// Marks the event done: redeliveries are answered as duplicates. When the store cannot
+    /// be reached, retried in the background.
     pub async fn complete(mut self) {
-        if let Some((store, key, token)) = self.claim.take()
-            && let Err(error) = store.complete(&key, &token).await
-        {
-            tracing::error!(event = %key, %error, "could not mark the event done in the dedup store");
+        if let Some((store, key, token)) = self.claim.take() {
+            settle(&store, Settle::Complete, &key, token).await;
         }
     }
 
-    /// Gives the claim up: the next delivery of the event is processed.
+    /// Gives the claim up: the next delivery of the event is processed. When the store
+    /// cannot be reached, retried in the background.
     pub async fn release(mut self) {
         if let Some((store, key, token)) = self.claim.take() {
-            release(store, key, token).await;
+            settle(&store, Settle::Release, &key, token).await;
         }
     }
 
@@ -106,23 +107,10 @@ impl ClaimGuard {
     }
 }
 
-async fn release(store: Arc<dyn DedupStore>, key: DedupKey, token: ClaimToken) {
-    if let Err(error) = store.release(&key, &token).await {
-        tracing::warn!(event = %key, %error, "could not release the claim; it will expire");
-    }
-}
-
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if let Some((store, key, token)) = self.claim.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => {
-                    runtime.spawn(release(store, key, token));
-                }
-                Err(_) => {
-                    tracing::warn!(event = %key, "claim dropped outside a runtime; it will expire")
-                }
-            }
+            settle_later(store, Settle::Release, key, token);
         }
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use super::callbacks::{CallbackError, Callbacks};
 use super::hooks::{DeadLetter, DeadLetterReason, Hook};
 use super::lanes::LaneState;
+use super::settle::{Settle, settle};
 use super::{RetryPolicy, stats::Counters};
 use crate::dedup::{ClaimToken, DedupStore};
 use crate::{DedupKey, Event};
@@ -146,16 +147,10 @@ impl Processor {
     }
 
     async fn complete(&self, job: &Job) {
-        if let Err(error) = self.dedup.complete(&job.key, &job.token).await {
-            // The callback succeeded; only the record of it is missing. The claim expires and
-            // a later redelivery would be processed again: say so loudly.
-            tracing::error!(event = %job.key, %error, "could not mark the event done in the dedup store");
-        }
+        settle(&self.dedup, Settle::Complete, &job.key, job.token).await;
     }
 
     async fn release(&self, job: &Job) {
-        if let Err(error) = self.dedup.release(&job.key, &job.token).await {
-            tracing::warn!(event = %job.key, %error, "could not release the claim; it will expire");
-        }
+        settle(&self.dedup, Settle::Release, &job.key, job.token).await;
     }
 }

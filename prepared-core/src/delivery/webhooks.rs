@@ -19,6 +19,7 @@ use super::hooks::{DeadLetter, Hook, InvalidPayload};
 use super::lanes::Lanes;
 use super::processor::{Job, Processor};
 use super::queue::EventQueue;
+use super::settle::{Settle, settle};
 use super::{Rejection, RetryPolicy, Stats, Unavailable};
 use crate::auth::{Authenticator, Principal};
 use crate::dedup::{Claim, DedupStore, MemoryDedupStore};
@@ -290,9 +291,7 @@ impl Webhooks {
         match queued {
             Ok(()) => Ok(Accepted::Queued),
             Err((job, reason)) => {
-                if let Err(error) = processor.dedup.release(&job.key, &job.token).await {
-                    tracing::warn!(event = %job.key, %error, "could not release the claim; it will expire");
-                }
+                settle(&processor.dedup, Settle::Release, &job.key, job.token).await;
                 Err(self.unavailable(reason))
             }
         }

@@ -571,3 +571,64 @@ async fn a_thousand_concurrent_tokens_with_a_new_kid_share_one_fetch() {
     }
     assert_eq!(jwks_fetches(&server).await, 1);
 }
+
+/// Tokens of the old and the new key validated concurrently while the server rotates: each
+/// answer is an acceptance or, for the old key once it is gone, `unknown_key`; never a
+/// `503`, never a wrong acceptance; and the new key is accepted once the rotation is seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validations_racing_a_rotation_stay_consistent() {
+    let server = jwks_server(&[jwk("rsa_a", Algorithm::RS256, "a")]).await;
+    let validator = Arc::new(
+        JwtValidator::jwks(format!("{}/jwks", server.uri()))
+            .audience(AUDIENCE)
+            .refresh_cooldown(Duration::from_millis(20))
+            .build()
+            .expect("builds"),
+    );
+    let old = Arc::new(sign(Algorithm::RS256, "rsa_a", Some("a"), &claims(json!({}))));
+    let new = Arc::new(sign(Algorithm::RS256, "rsa_b", Some("b"), &claims(json!({}))));
+    let forged = Arc::new(sign(Algorithm::RS256, "rsa_b", Some("a"), &claims(json!({}))));
+    assert!(validator.validate(old.as_bytes()).await.is_ok());
+
+    let rotate = {
+        let server = &server;
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            serve_jwks(server, &[jwk("rsa_b", Algorithm::RS256, "b")]).await;
+        }
+    };
+    let racers = (0..200).map(|n| {
+        let (validator, old, new, forged) = (
+            Arc::clone(&validator),
+            Arc::clone(&old),
+            Arc::clone(&new),
+            Arc::clone(&forged),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(n % 100)).await;
+            let old_result = validator.validate(old.as_bytes()).await;
+            let new_result = validator.validate(new.as_bytes()).await;
+            let forged_result = validator.validate(forged.as_bytes()).await;
+            (old_result, new_result, forged_result)
+        })
+    });
+    let (results, ()) = tokio::join!(futures_util::future::join_all(racers), rotate);
+    for result in results {
+        let (old_result, new_result, forged_result) = result.expect("joins");
+        assert!(
+            old_result.is_ok() || old_result == invalid("unknown_key"),
+            "old: {old_result:?}"
+        );
+        assert!(
+            new_result.is_ok() || new_result == invalid("unknown_key"),
+            "new: {new_result:?}"
+        );
+        assert!(
+            matches!(&forged_result, Err(AuthError::Invalid { reason }) if *reason == "bad_signature" || *reason == "unknown_key"),
+            "forged: {forged_result:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert!(validator.validate(new.as_bytes()).await.is_ok());
+    assert_eq!(validator.validate(old.as_bytes()).await, invalid("unknown_key"));
+}

@@ -8,6 +8,8 @@
 //! run); the full run is `PREPARED_CHAOS_EVENTS=100000 cargo test --release --test chaos --
 //! --include-ignored` with `REDIS_URL` set.
 
+#[path = "../prepared-core/tests/support/relay.rs"]
+mod relay;
 mod support;
 
 use std::collections::HashMap;
@@ -20,9 +22,10 @@ use prepared_core::dedup::RedisDedupStore;
 use prepared_core::delivery::{DeadLetter, RetryPolicy};
 use prepared_core::event::CallerLocation;
 use prepared_core::{DedupKey, Webhooks};
+use relay::{redis_address, relay};
 use reqwest::Client;
 use support::{Framework, PATH, serve};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 const TOKEN: &str = "chaos-token-3e9d";
@@ -277,29 +280,11 @@ async fn memory_dedup_loses_and_doubles_nothing() {
     );
 }
 
-/// Relays a loopback port to Redis until aborted; aborting drops every relayed connection.
-async fn relay(listener: TcpListener, redis: String) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        while let Ok((mut client, _)) = listener.accept().await {
-            let redis = redis.clone();
-            connections.spawn(async move {
-                if let Ok(mut server) = TcpStream::connect(redis).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    })
-}
-
 #[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_dedup_survives_the_connection_dropping_mid_run() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
-    let redis = url
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_owned();
+    let redis = redis_address(&url);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let port = listener.local_addr().expect("an address").port();
     let store = RedisDedupStore::builder()
@@ -310,7 +295,7 @@ async fn redis_dedup_survives_the_connection_dropping_mid_run() {
     let total = events();
     let (seen, stall) = (Arc::new(Seen::default()), Arc::new(AtomicBool::new(false)));
     let base = serve(Framework::Axum, webhooks(&seen, &stall, Some(store))).await;
-    let mut relayed = relay(listener, redis.clone()).await;
+    let mut relayed = relay(listener, redis.clone());
     let stalls = stall_at_moments(Arc::clone(&stall));
 
     // Drops the connection at a third and at two thirds of the run, for 300 ms each.
@@ -331,7 +316,7 @@ async fn redis_dedup_survives_the_connection_dropping_mid_run() {
                 let listener = TcpListener::bind(("127.0.0.1", port))
                     .await
                     .expect("the port again");
-                relayed = relay(listener, redis.clone()).await;
+                relayed = relay(listener, redis.clone());
             }
             let _ = run_over.await;
             relayed.abort();

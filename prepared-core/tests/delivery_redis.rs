@@ -15,27 +15,8 @@ use std::time::Duration;
 use prepared_core::dedup::RedisDedupStore;
 use prepared_core::event::CallerLocation;
 use prepared_core::{AckMode, Webhooks};
+use support::relay::{redis_address, relay_port};
 use support::{bearer, caller_location, delivery};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
-
-/// Relays `port` on loopback to Redis until aborted; aborting drops every relayed connection.
-async fn relay(port: u16, redis: String) -> JoinHandle<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("the relay port is free");
-    tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        while let Ok((mut client, _)) = listener.accept().await {
-            let redis = redis.clone();
-            connections.spawn(async move {
-                if let Ok(mut server) = TcpStream::connect(redis).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    })
-}
 
 /// Delivers `body` like Prepared retries it: until a `200`, for at most 5 s.
 async fn retry_until_acknowledged(webhooks: &Webhooks, body: bytes::Bytes) -> u16 {
@@ -58,10 +39,7 @@ async fn retry_until_acknowledged(webhooks: &Webhooks, body: bytes::Bytes) -> u1
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_answers_503_and_redis_back_processes_once() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
-    let redis_address = url
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_owned();
+    let redis_address = redis_address(&url);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -91,7 +69,7 @@ async fn redis_down_answers_503_and_redis_back_processes_once() {
     assert!(down.headers().contains_key("retry-after"));
 
     // Redis back: Prepared's retry is processed, its next retry is a duplicate.
-    let relay_task = relay(port, redis_address.clone()).await;
+    let relay_task = relay_port(port, redis_address.clone()).await;
     let status = retry_until_acknowledged(&webhooks, caller_location(9, 1)).await;
     assert_eq!(status, 200, "processed once Redis is back");
     let duplicate = webhooks.handle(delivery(caller_location(9, 1))).await;
@@ -102,7 +80,7 @@ async fn redis_down_answers_503_and_redis_back_processes_once() {
     let _ = relay_task.await;
     let dropped = webhooks.handle(delivery(caller_location(9, 2))).await;
     assert_eq!(dropped.status(), 503, "no dedup store, no acknowledgement");
-    let _relay = relay(port, redis_address).await;
+    let _relay = relay_port(port, redis_address).await;
     let status = retry_until_acknowledged(&webhooks, caller_location(9, 2)).await;
     assert_eq!(status, 200, "processed after the reconnection");
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -296,12 +296,7 @@ impl IntrospectorBuilder {
 
     /// Requires every one of `scopes` in the token (`403` otherwise).
     pub fn require_scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.required_scopes = self
-            .required_scopes
-            .iter()
-            .map(str::to_owned)
-            .chain(scopes.into_iter().map(|scope| scope.as_ref().to_owned()))
-            .collect();
+        self.required_scopes.extend(scopes);
         self
     }
 

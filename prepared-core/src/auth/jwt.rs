@@ -260,12 +260,7 @@ impl JwtValidatorBuilder {
     /// Requires every one of `scopes` in the token (`403` otherwise), e.g. Prepared's
     /// `cad_incidents` or `incident_events`.
     pub fn require_scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.required_scopes = self
-            .required_scopes
-            .iter()
-            .map(str::to_owned)
-            .chain(scopes.into_iter().map(|scope| scope.as_ref().to_owned()))
-            .collect();
+        self.required_scopes.extend(scopes);
         self
     }
 

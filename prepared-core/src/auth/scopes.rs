@@ -46,14 +46,21 @@ impl Scopes {
 
 impl<S: AsRef<str>> FromIterator<S> for Scopes {
     fn from_iter<I: IntoIterator<Item = S>>(scopes: I) -> Self {
-        let mut set = Vec::new();
+        let mut set = Self::default();
+        set.extend(scopes);
+        set
+    }
+}
+
+impl<S: AsRef<str>> Extend<S> for Scopes {
+    /// Adds the scopes not here yet; empty ones are dropped.
+    fn extend<I: IntoIterator<Item = S>>(&mut self, scopes: I) {
         for scope in scopes {
             let scope = scope.as_ref();
-            if !scope.is_empty() && !set.iter().any(|known: &String| known == scope) {
-                set.push(scope.to_owned());
+            if !scope.is_empty() && !self.contains(scope) {
+                self.0.push(scope.to_owned());
             }
         }
-        Self(set)
     }
 }
 

@@ -174,7 +174,7 @@ impl TokenEndpoint {
             issuer: issuer.into(),
             audience: audience.into(),
             clients: Vec::new(),
-            required_scopes: Vec::new(),
+            required_scopes: Scopes::default(),
             ttl: Duration::from_secs(3600),
             max_failures: 5,
             failure_window: Duration::from_secs(60),
@@ -321,7 +321,7 @@ pub struct TokenEndpointBuilder {
     issuer: String,
     audience: String,
     clients: Vec<ClientCredentials>,
-    required_scopes: Vec<String>,
+    required_scopes: Scopes,
     ttl: Duration,
     max_failures: u32,
     failure_window: Duration,
@@ -348,8 +348,7 @@ impl TokenEndpointBuilder {
     /// Makes the [`validator`](TokenEndpoint::validator) require every one of `scopes`
     /// (`403` otherwise).
     pub fn require_scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.required_scopes
-            .extend(scopes.into_iter().map(|scope| scope.as_ref().to_owned()));
+        self.required_scopes.extend(scopes);
         self
     }
 
@@ -375,7 +374,7 @@ impl TokenEndpointBuilder {
         let validator = JwtValidator::hs256(self.secret.clone())
             .issuer(self.issuer.clone())
             .audience(self.audience.clone())
-            .require_scopes(&self.required_scopes)
+            .require_scopes(self.required_scopes.iter())
             .build()?;
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("at+jwt".to_owned());

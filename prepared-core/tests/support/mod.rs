@@ -3,6 +3,7 @@
 
 #[cfg(feature = "oauth")]
 pub mod oauth;
+pub mod relay;
 
 use bytes::Bytes;
 use http_body_util::Full;

@@ -433,3 +433,90 @@ async fn shutdown_past_its_deadline_dead_letters_what_is_left() {
     assert_eq!(letters.load(Ordering::SeqCst) as u64, report.dead_lettered);
     assert_eq!(report.left_unprocessed, 0);
 }
+
+/// A memory store whose `complete` fails while `failing` is set, as when the dedup store is
+/// cut off right after a callback succeeded.
+struct CompleteFails {
+    store: prepared_core::dedup::MemoryDedupStore,
+    failing: std::sync::atomic::AtomicBool,
+    completes: AtomicUsize,
+}
+
+impl prepared_core::dedup::DedupStore for CompleteFails {
+    fn claim<'a>(
+        &'a self,
+        key: &'a prepared_core::DedupKey,
+    ) -> prepared_core::dedup::DedupFuture<'a, prepared_core::dedup::Claim> {
+        self.store.claim(key)
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a prepared_core::DedupKey,
+        token: &'a prepared_core::dedup::ClaimToken,
+    ) -> prepared_core::dedup::DedupFuture<'a, ()> {
+        self.completes.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                Err(prepared_core::dedup::DedupError::unavailable(
+                    "cut off", None,
+                ))
+            });
+        }
+        self.store.complete(key, token)
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a prepared_core::DedupKey,
+        token: &'a prepared_core::dedup::ClaimToken,
+    ) -> prepared_core::dedup::DedupFuture<'a, ()> {
+        self.store.release(key, token)
+    }
+}
+
+/// The callback succeeded but the store could not record it: the completion is retried in
+/// the background, and once the store answers, a redelivery is a duplicate (not a second
+/// run, and not a `503` until the claim expires).
+#[tokio::test]
+async fn a_completion_the_store_refused_is_retried_until_it_lands() {
+    let store = Arc::new(CompleteFails {
+        store: prepared_core::dedup::MemoryDedupStore::default(),
+        failing: std::sync::atomic::AtomicBool::new(true),
+        completes: AtomicUsize::new(0),
+    });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .dedup_store(Arc::clone(&store))
+        .ack_mode(AckMode::AfterProcessing)
+        .on_caller_location(move |_location: CallerLocation| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .expect("builds");
+
+    let first = webhooks.handle(delivery(caller_location(5, 1))).await;
+    assert_eq!(
+        first.status(),
+        200,
+        "processed: the answer does not wait for the store"
+    );
+    let while_down = webhooks.handle(delivery(caller_location(5, 1))).await;
+    assert_eq!(
+        while_down.status(),
+        503,
+        "still claimed, not done: in flight"
+    );
+
+    store.failing.store(false, Ordering::SeqCst);
+    support::eventually_async("the completion is retried", || {
+        store.completes.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+    let after = webhooks.handle(delivery(caller_location(5, 1))).await;
+    assert_eq!(support::body_json(after).await["status"], "duplicate");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the callback ran once");
+}

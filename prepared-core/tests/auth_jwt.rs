@@ -585,9 +585,24 @@ async fn validations_racing_a_rotation_stay_consistent() {
             .build()
             .expect("builds"),
     );
-    let old = Arc::new(sign(Algorithm::RS256, "rsa_a", Some("a"), &claims(json!({}))));
-    let new = Arc::new(sign(Algorithm::RS256, "rsa_b", Some("b"), &claims(json!({}))));
-    let forged = Arc::new(sign(Algorithm::RS256, "rsa_b", Some("a"), &claims(json!({}))));
+    let old = Arc::new(sign(
+        Algorithm::RS256,
+        "rsa_a",
+        Some("a"),
+        &claims(json!({})),
+    ));
+    let new = Arc::new(sign(
+        Algorithm::RS256,
+        "rsa_b",
+        Some("b"),
+        &claims(json!({})),
+    ));
+    let forged = Arc::new(sign(
+        Algorithm::RS256,
+        "rsa_b",
+        Some("a"),
+        &claims(json!({})),
+    ));
     assert!(validator.validate(old.as_bytes()).await.is_ok());
 
     let rotate = {
@@ -630,5 +645,8 @@ async fn validations_racing_a_rotation_stay_consistent() {
     }
     tokio::time::sleep(Duration::from_millis(30)).await;
     assert!(validator.validate(new.as_bytes()).await.is_ok());
-    assert_eq!(validator.validate(old.as_bytes()).await, invalid("unknown_key"));
+    assert_eq!(
+        validator.validate(old.as_bytes()).await,
+        invalid("unknown_key")
+    );
 }

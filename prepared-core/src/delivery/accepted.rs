@@ -32,12 +32,15 @@ impl Accepted {
         }
     }
 
-    /// `200 OK` with `{"status": "<as_str>"}`.
+    /// `200 OK` with `{"status":"<as_str>"}` (a static body: this is the hot path).
     pub fn to_response(self) -> Response<Bytes> {
-        json_response(
-            StatusCode::OK,
-            &serde_json::json!({ "status": self.as_str() }),
-        )
+        let body: &'static [u8] = match self {
+            Self::Queued => br#"{"status":"queued"}"#,
+            Self::Processed => br#"{"status":"processed"}"#,
+            Self::Unhandled => br#"{"status":"unhandled"}"#,
+            Self::Duplicate => br#"{"status":"duplicate"}"#,
+        };
+        json_response(StatusCode::OK, Bytes::from_static(body))
     }
 }
 
@@ -54,4 +57,24 @@ pub struct ShutdownReport {
     /// Events still queued when the workers were stopped (a callback that hung past the
     /// deadline); their claims expire after the dedup store's claim TTL.
     pub left_unprocessed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Accepted;
+
+    #[test]
+    fn every_answer_body_is_the_json_of_its_name() {
+        for accepted in [
+            Accepted::Queued,
+            Accepted::Processed,
+            Accepted::Unhandled,
+            Accepted::Duplicate,
+        ] {
+            let response = accepted.to_response();
+            let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON");
+            assert_eq!(body, serde_json::json!({ "status": accepted.as_str() }));
+            assert_eq!(response.status(), 200);
+        }
+    }
 }

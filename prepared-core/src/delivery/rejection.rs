@@ -184,7 +184,7 @@ impl Rejection {
             Self::ProcessingFailed => ("processing_failed", "try again later".to_owned()),
         };
         let body = serde_json::json!({ "error": code, "message": message });
-        let mut response = json_response(self.status(), &body);
+        let mut response = json_response(self.status(), body.to_string());
         let headers = response.headers_mut();
         match self {
             Self::MethodNotAllowed => {
@@ -212,9 +212,9 @@ fn retry_after_seconds(retry_after: Duration) -> u64 {
     retry_after.as_secs().max(1)
 }
 
-/// A JSON response with `Cache-Control: no-store`.
-pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(body.to_string()));
+/// A response with a JSON `body` and `Cache-Control: no-store`.
+pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

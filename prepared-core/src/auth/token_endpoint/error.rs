@@ -77,7 +77,7 @@ impl TokenRequestError {
             "error": self.code(),
             "error_description": self.to_string(),
         });
-        let mut response = crate::delivery::json_response(self.status(), &body);
+        let mut response = crate::delivery::json_response(self.status(), body.to_string());
         let headers = response.headers_mut();
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         match self {

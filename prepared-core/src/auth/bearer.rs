@@ -41,9 +41,11 @@ pub fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&[u8]>, &'static
     }
     // `1*SP` (RFC 6750 §2.1): spaces only, no tabs.
     let token = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
+    // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     let is_token68 = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(b);
     let padding = token.iter().rev().take_while(|b| **b == b'=').count();
-    if token.is_empty() || !token[..token.len() - padding].iter().all(is_token68) {
+    let characters = &token[..token.len() - padding];
+    if characters.is_empty() || !characters.iter().all(is_token68) {
         return Err("malformed_header");
     }
     Ok(Some(token))

@@ -62,7 +62,6 @@ pub use phone_number::CallerPhoneNumber;
 pub use timestamp::{Timestamp, TimestampError};
 pub use unknown::UnknownEvent;
 
-use fast_path::OnePass;
 use probe::{Field, Name, Probe};
 
 /// One webhook event from Prepared.
@@ -150,9 +149,8 @@ impl Event {
     /// ```
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         match fast_path::decode(body) {
-            OnePass::Event(event) => Ok(event),
-            OnePass::Media => decode_as(EventKind::Media, body).map(Self::Media),
-            OnePass::Undecided => Self::decode_two_pass(body),
+            Some(event) => Ok(event),
+            None => Self::decode_two_pass(body),
         }
     }
 

@@ -55,8 +55,8 @@ const MAX_SHARDS: usize = 64;
 /// tables are between 37 % and 75 % full: 32 to 65 bytes a key, about 52 at a million keys
 /// (measured by `benches/dedup.rs`). The tables are split into up to 64 shards, each under
 /// its own lock and on its own cache line, chosen by the hash. A claim or completion is one
-/// hash of the key, one clock read and one table operation under one shard's lock; nothing
-/// waits, so the futures of the [`DedupStore`]
+/// hash of the key (SipHash-1-3, 128-bit output, one pass), one clock read and one table
+/// operation under one shard's lock; nothing waits, so the futures of the [`DedupStore`]
 /// methods are ready at once. Boxing the future of `claim` is one small allocation; those of
 /// `complete` and `release` are zero-sized when they succeed, and boxing them allocates
 /// nothing. The `*_now` methods do the same without a future.

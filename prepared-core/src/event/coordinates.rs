@@ -20,28 +20,14 @@ fn degrees<'de, D: Deserializer<'de>>(deserializer: D, limit: f64) -> Result<f64
     in_range(f64::deserialize(deserializer)?, limit)
 }
 
-/// An optional latitude: absent or `null` is `None`.
-pub(crate) fn optional_latitude<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<f64>, D::Error> {
-    optional(deserializer, 90.0)
+/// Checks a latitude read as a plain `f64`.
+pub(crate) fn check_latitude<E: de::Error>(value: f64) -> Result<f64, E> {
+    in_range(value, 90.0)
 }
 
-/// An optional longitude: absent or `null` is `None`.
-pub(crate) fn optional_longitude<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<f64>, D::Error> {
-    optional(deserializer, 180.0)
-}
-
-fn optional<'de, D: Deserializer<'de>>(
-    deserializer: D,
-    limit: f64,
-) -> Result<Option<f64>, D::Error> {
-    match Option::<f64>::deserialize(deserializer)? {
-        Some(value) => in_range(value, limit).map(Some),
-        None => Ok(None),
-    }
+/// Checks a longitude read as a plain `f64`.
+pub(crate) fn check_longitude<E: de::Error>(value: f64) -> Result<f64, E> {
+    in_range(value, 180.0)
 }
 
 fn in_range<E: de::Error>(value: f64, limit: f64) -> Result<f64, E> {

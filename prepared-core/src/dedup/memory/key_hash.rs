@@ -2,13 +2,15 @@
 
 use std::hash::{BuildHasher, RandomState};
 
+use siphasher::sip128::{Hash128, SipHasher13};
+
 use crate::DedupKey;
 
-/// A 128-bit hash of a [`DedupKey`], made of two independently keyed SipHash-1-3 values.
+/// A 128-bit hash of a [`DedupKey`]: SipHash-1-3 with its 128-bit output, under a random key.
 ///
 /// Two different keys share a hash with probability about 2⁻¹²⁸, so a store of n keys
 /// mistakes a new event for a duplicate with probability about n²/2¹²⁹ (10⁻²⁷ at a million
-/// keys). The hash keys are random per store, so nobody can craft colliding event ids.
+/// keys). The hash key is random per store, so nobody can craft colliding event ids.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct KeyHash {
     /// Places the key inside its shard's table.
@@ -40,25 +42,24 @@ impl KeyHash {
     }
 }
 
-/// Hashes keys for one store, with random SipHash keys.
+/// Hashes keys for one store, under a random 128-bit SipHash key: one pass of SipHash-1-3
+/// with its 128-bit finalization (the `siphasher` crate) gives both halves of the hash.
 pub(super) struct KeyHasher {
-    low: RandomState,
-    high: RandomState,
+    sip: SipHasher13,
 }
 
 impl KeyHasher {
     pub(super) fn new() -> Self {
+        // `RandomState` is seeded from the operating system's random source; its hashes of
+        // two constants are unpredictable 64-bit values under that seed.
+        let seed = RandomState::new();
         Self {
-            low: RandomState::new(),
-            high: RandomState::new(),
+            sip: SipHasher13::new_with_keys(seed.hash_one(0_u64), seed.hash_one(1_u64)),
         }
     }
 
     pub(super) fn hash(&self, key: &DedupKey) -> KeyHash {
-        let text = key.as_str();
-        KeyHash {
-            low: self.low.hash_one(text),
-            high: self.high.hash_one(text),
-        }
+        let Hash128 { h1: low, h2: high } = self.sip.hash(key.as_str().as_bytes());
+        KeyHash { low, high }
     }
 }

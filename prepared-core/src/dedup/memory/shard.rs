@@ -214,6 +214,12 @@ fn next_stamp(floor: &mut u64, now: u64) -> u64 {
     stamp
 }
 
+/// The stamp below which keys with this `life` are expired at `now`: [`Entry::expired`] is
+/// `stamp < expiry_cut(now, life)`.
+fn expiry_cut(now: u64, life: u64) -> u64 {
+    now.checked_sub(life).map_or(0, |cut| cut + 1)
+}
+
 /// Makes room for one key in a full table: drops the expired keys and, if that is not
 /// enough, about 1/[`EVICT_FRACTION`] of the capacity in the oldest done keys. Live claims
 /// are never dropped; a table full of them is [`Full`].
@@ -245,13 +251,22 @@ fn make_room(
         }
     };
     let mut early = 0;
+    // The walk over the table is most of the cost: each key is judged with two comparisons.
+    let (claim_cut, done_cut) = (
+        expiry_cut(now, limits.claim_ttl),
+        expiry_cut(now, limits.retention),
+    );
+    let early_cut = threshold.map_or(0, |threshold| threshold + 1);
     entries.retain(|word| {
         let entry = Entry(word);
-        if entry.expired(now, limits) {
+        let stamp = entry.stamp();
+        if !entry.is_done() {
+            return stamp >= claim_cut;
+        }
+        if stamp < done_cut {
             return false;
         }
-        let drop =
-            matches!(threshold, Some(threshold) if entry.is_done() && entry.stamp() <= threshold);
+        let drop = stamp < early_cut;
         early += usize::from(drop);
         !drop
     });
@@ -275,4 +290,49 @@ fn make_room(
     }
     evicted.early += early;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DONE, Entry, Limits, MAX_STAMP, expiry_cut};
+
+    /// The cut `make_room` compares stamps with says what `Entry::expired` says.
+    #[test]
+    fn the_expiry_cut_agrees_with_expired() {
+        let values = [
+            0,
+            1,
+            2,
+            999,
+            1_000,
+            1_001,
+            MAX_STAMP - 1,
+            MAX_STAMP,
+            MAX_STAMP + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for now in values.into_iter().filter(|&now| now < DONE) {
+            for life in values {
+                let limits = Limits {
+                    claim_ttl: life,
+                    retention: life,
+                    per_shard: 1,
+                };
+                for stamp in values.into_iter().filter(|&stamp| stamp <= MAX_STAMP) {
+                    let cut = expiry_cut(now, life);
+                    assert_eq!(
+                        Entry::in_flight(stamp).expired(now, &limits),
+                        stamp < cut,
+                        "{stamp} {now} {life}"
+                    );
+                    assert_eq!(
+                        Entry::done(stamp).expired(now, &limits),
+                        stamp < cut,
+                        "{stamp} {now} {life}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -57,7 +57,7 @@ impl Timestamp {
         match input.as_bytes().get(10) {
             Some(b'T' | b't') => OffsetDateTime::parse(input, &Rfc3339)
                 .map_err(|_| TimestampError)
-                .and_then(Self::from_offset),
+                .and_then(Self::try_from),
             _ => PrimitiveDateTime::parse(input, PREPARED_PARSE)
                 .map(|datetime| Self(datetime.assume_utc()))
                 .map_err(|_| TimestampError),
@@ -85,9 +85,13 @@ impl Timestamp {
     }
 }
 
-impl From<OffsetDateTime> for Timestamp {
-    fn from(datetime: OffsetDateTime) -> Self {
-        Self(datetime.to_offset(UtcOffset::UTC))
+/// The instant of any date-time; an error when it lies past year 9999 (or before year -9999)
+/// once moved to UTC, which a `Timestamp` cannot hold.
+impl TryFrom<OffsetDateTime> for Timestamp {
+    type Error = TimestampError;
+
+    fn try_from(datetime: OffsetDateTime) -> Result<Self, TimestampError> {
+        Self::from_offset(datetime)
     }
 }
 
@@ -280,7 +284,19 @@ mod fast {
 
 #[cfg(test)]
 mod tests {
-    use super::{Timestamp, fast};
+    use super::{Timestamp, TimestampError, fast};
+
+    /// Past year 9999 once in UTC: an error, never a panic (found by the fuzzer).
+    #[test]
+    fn instants_past_year_9999_in_utc_are_errors() {
+        for text in ["9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59-23:59"] {
+            assert_eq!(Timestamp::parse(text), Err(TimestampError), "{text}");
+        }
+        let late = time::macros::datetime!(9999-12-31 23:59:59 -01:00);
+        assert_eq!(Timestamp::try_from(late), Err(TimestampError));
+        let fine = time::macros::datetime!(9999-12-31 23:59:59 +01:00);
+        assert!(Timestamp::try_from(fine).is_ok());
+    }
 
     /// The fast reader agrees with the general parsers wherever it answers, on date-times
     /// with every component drawn from valid and invalid values.

@@ -786,88 +786,21 @@ fn coordinate(raw: Raw<'_>, check: fn(f64) -> Result<f64, serde_json::Error>) ->
     }
 }
 
-/// Exact powers of ten, the ones `serde_json`'s table starts with.
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// A number token as `serde_json` reads it into an `f64` (without its `float_roundtrip`
-/// feature): the digits as a `u64` significand, multiplied or divided once by a power of ten.
-/// `None` for the forms it reads otherwise (more than 19 digits, a power beyond 10²²).
+/// A number token (already checked against JSON's grammar) as `serde_json` reads it into an
+/// `f64`: correctly rounded (the workspace builds `serde_json` with `float_roundtrip`, and
+/// `str::parse` rounds correctly too). `None` for a value out of `f64`'s range (which
+/// `serde_json` refuses) and for very long or extreme tokens, which `serde_json` decides.
 fn float(token: &str) -> Option<f64> {
-    let bytes = token.as_bytes();
-    let (positive, bytes) = match bytes.split_first()? {
-        (b'-', rest) => (false, rest),
-        _ => (true, bytes),
+    let (mantissa, exponent) = match token.find(['e', 'E']) {
+        Some(at) => (&token[..at], token.get(at + 1..)?),
+        None => (token, "0"),
     };
-    // Up to 19 digits fit in a `u64` whatever they are; longer significands are left to
-    // `serde_json`, which reads them otherwise when they overflow.
-    let mut significand: u64 = 0;
-    let mut digits = 0;
-    let mut at = 0;
-    while let Some(&byte @ b'0'..=b'9') = bytes.get(at) {
-        if digits == 19 {
-            return None;
-        }
-        significand = significand * 10 + u64::from(byte - b'0');
-        digits += 1;
-        at += 1;
+    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
+    let exponent: i32 = exponent.parse().ok()?;
+    if digits > 40 || !(-300..=300).contains(&exponent) {
+        return None;
     }
-    let mut exponent: i32 = 0;
-    let mut fractional = false;
-    if bytes.get(at) == Some(&b'.') {
-        fractional = true;
-        at += 1;
-        while let Some(&byte @ b'0'..=b'9') = bytes.get(at) {
-            if digits == 19 {
-                return None;
-            }
-            significand = significand * 10 + u64::from(byte - b'0');
-            digits += 1;
-            exponent -= 1;
-            at += 1;
-        }
-    }
-    if let Some(b'e' | b'E') = bytes.get(at) {
-        fractional = true;
-        at += 1;
-        let negative = match bytes.get(at) {
-            Some(b'-') => {
-                at += 1;
-                true
-            }
-            Some(b'+') => {
-                at += 1;
-                false
-            }
-            _ => false,
-        };
-        let mut power: i32 = 0;
-        while let Some(&byte @ b'0'..=b'9') = bytes.get(at) {
-            if power > 1000 {
-                return None;
-            }
-            power = power * 10 + i32::from(byte - b'0');
-            at += 1;
-        }
-        exponent = if negative {
-            exponent - power
-        } else {
-            exponent + power
-        };
-    }
-    // Precision loss is intended: it is the conversion `serde_json` makes.
-    let mut value = significand as f64;
-    if fractional {
-        let power = POW10.get(usize::try_from(exponent.unsigned_abs()).ok()?)?;
-        if exponent >= 0 {
-            value *= power;
-        } else {
-            value /= power;
-        }
-    }
-    Some(if positive { value } else { -value })
+    token.parse::<f64>().ok().filter(|value| value.is_finite())
 }
 
 /// The deepest nesting this decoder converts. `serde_json` refuses values nested more than

@@ -3,23 +3,25 @@
 # a bare handler (the framework's ceiling) and a hand-written receiver, in axum and actix-web,
 # side by side in one run.
 #
-#   scripts/bench-load.sh            full run: release build, 3 s warm-up + 20 s per run
-#   scripts/bench-load.sh --smoke    CI check: debug build, 1 s per run, no numbers asserted
+#   scripts/bench-load.sh            full run: release build, 3 rounds of 2 s warm-up + 10 s per run
+#   scripts/bench-load.sh --smoke    CI check: debug build, 1 round of 1 s per run, no numbers asserted
 #
-# For every server variant of examples/load_server.rs and every scenario (`unique`: every
-# request a new caller_location event; `dup20`: 20 % of the requests resend an event sent
-# recently), it starts the server alone, records its idle RSS, warms it up, runs wrk
+# In every round, for every server variant of examples/load_server.rs and every scenario
+# (`unique`: every request a new caller_location event; `dup20`: 20 % of the requests resend
+# an event sent recently), it starts the server alone, records its idle RSS, warms it up, runs wrk
 # (scripts/load/caller_location.lua) with 64 connections on one wrk thread, and records
 # requests/s, p50 and p99 latency, the non-2xx answers and socket errors, the server's peak RSS
 # (VmHWM) and how many events its app code saw. The server is pinned to CPU 0 and wrk to CPU 1
-# when taskset and two CPUs are there. It prints a markdown table and the ratios against the
-# project's targets.
+# when taskset and two CPUs are there. The rounds interleave the variants, so that a slow
+# minute of a shared machine does not fall on one variant only. It prints a markdown table of
+# each variant's median round (with the spread of req/s over the rounds) and the ratios against
+# the project's targets, each the median of the ratios within one round.
 #
 # --smoke checks only that every variant answered 2xx to nearly all requests (at most 1 %
 # failures) and that the receivers refuse a wrong token; it exits non-zero otherwise.
 #
-# Settings (environment): BENCH_PORT (38917), BENCH_DURATION (seconds per run: 20, smoke 1),
-# BENCH_WARMUP (3, smoke 0), BENCH_CONNECTIONS (64), BENCH_VARIANTS (space-separated subset),
+# Settings (environment): BENCH_PORT (38917), BENCH_ROUNDS (3, smoke 1), BENCH_DURATION
+# (seconds per run: 10, smoke 1), BENCH_WARMUP (2, smoke 0), BENCH_CONNECTIONS (64), BENCH_VARIANTS (space-separated subset),
 # BENCH_SCENARIOS ("unique dup20"), BENCH_KEEP_LOGS=1 to keep the per-run logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,11 +42,13 @@ esac
 [ $# -le 1 ] || { echo "usage: $0 [--smoke]" >&2; exit 2; }
 
 if [ "$mode" = smoke ]; then
+  rounds="${BENCH_ROUNDS:-1}"
   duration="${BENCH_DURATION:-1}"
   warmup="${BENCH_WARMUP:-0}"
 else
-  duration="${BENCH_DURATION:-20}"
-  warmup="${BENCH_WARMUP:-3}"
+  rounds="${BENCH_ROUNDS:-3}"
+  duration="${BENCH_DURATION:-10}"
+  warmup="${BENCH_WARMUP:-2}"
 fi
 connections="${BENCH_CONNECTIONS:-64}"
 port="${BENCH_PORT:-38917}"
@@ -159,13 +163,14 @@ run_wrk() {
 field() { tr ' ' '\n' <<<"$1" | awk -F= -v key="$2" '$1 == key { print $2 }'; }
 
 # --- the runs -------------------------------------------------------------------------------
-log "mode=$mode, ${duration} s per run after ${warmup} s warm-up, $connections connections, 1 wrk thread"
+log "mode=$mode, $rounds round(s), ${duration} s per run after ${warmup} s warm-up, $connections connections, 1 wrk thread"
 log "$pinning"
 log "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load: $(uptime | sed 's/.*load average/load average/')"
 
 results="$work/results"
 : >"$results"
 failures=0
+for round in $(seq 1 "$rounds"); do
 for variant in "${variants[@]}"; do
   for scenario in "${scenarios[@]}"; do
     case "$scenario" in
@@ -173,7 +178,7 @@ for variant in "${variants[@]}"; do
       dup20) dup=20 ;;
       *) die "unknown scenario $scenario (unique, dup20)" ;;
     esac
-    run="$work/$variant-$scenario"
+    run="$work/$round-$variant-$scenario"
     start_server "$variant" "$run.server.log"
     sleep 0.2
     idle_kb="$(status_field "$server_pid" VmRSS)"
@@ -200,10 +205,10 @@ for variant in "${variants[@]}"; do
 
     requests="$(field "$result" requests)"
     failed=$(($(field "$result" non2xx) + $(field "$result" connect_errors) + $(field "$result" read_errors) + $(field "$result" write_errors) + $(field "$result" timeouts)))
-    printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$variant" "$scenario" "$(field "$result" rps)" \
+    printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$round" "$variant" "$scenario" "$(field "$result" rps)" \
       "$(field "$result" p50_us)" "$(field "$result" p99_us)" "$requests" "$failed" \
       "$idle_kb" "$peak_kb" "$processed" "$((requests + warm_requests))" >>"$results"
-    log "$variant/$scenario: $(field "$result" rps) req/s, p99 $(field "$result" p99_us) us, $failed failed of $requests"
+    log "round $round, $variant/$scenario: $(field "$result" rps) req/s, p99 $(field "$result" p99_us) us, $failed failed of $requests"
 
     if [ "$requests" -le 0 ] || [ $((failed * 100)) -gt "$requests" ]; then
       log "FAIL $variant/$scenario: $failed of $requests requests failed (non-2xx or socket errors)"
@@ -211,25 +216,49 @@ for variant in "${variants[@]}"; do
     fi
   done
 done
+done
 
 # --- the report -----------------------------------------------------------------------------
 echo
 echo "## Load comparison ($mode), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $pinning"
-echo "- wrk: 1 thread, $connections connections, ${duration} s per run after ${warmup} s warm-up; server: $(basename "$(dirname "$(dirname "$server_bin")")") build"
+echo "- wrk: 1 thread, $connections connections, ${duration} s per run after ${warmup} s warm-up, $rounds round(s); server: $(basename "$(dirname "$(dirname "$server_bin")")") build"
 echo "- load after the run: $(uptime | sed 's/.*load average/load average/')"
 echo
 awk '
   function ms(us) { return sprintf("%.2f", us / 1000) }
   function mb(kb) { return sprintf("%.1f", kb / 1024) }
-  BEGIN {
-    print "| variant | scenario | req/s | p50 ms | p99 ms | failed / requests | idle RSS MB | peak RSS MB | processed / sent |"
-    print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-  }
+  # Fields: round variant scenario rps p50 p99 requests failed idle_kb peak_kb processed sent.
   {
-    printf "| %s | %s | %.0f | %s | %s | %d / %d | %s | %s | %d / %d (%.0f %%) |\n",
-      $1, $2, $3, ms($4), ms($5), $7, $6, mb($8), mb($9), $10, $11, ($11 > 0 ? 100 * $10 / $11 : 0)
+    k = $2 " " $3
+    if (!(k in count)) { keys[++n] = k }
+    count[k]++; row[k, count[k]] = $0
+    if (!(k in lo) || $4 < lo[k]) lo[k] = $4
+    if (!(k in hi) || $4 > hi[k]) hi[k] = $4
+  }
+  # The median round of a key by req/s (the lower middle one when the count is even).
+  function median_row(k,   i, j, c, t, f, g) {
+    c = count[k]
+    for (i = 1; i <= c; i++) sorted[i] = row[k, i]
+    for (i = 2; i <= c; i++) {
+      t = sorted[i]; split(t, f, " ")
+      for (j = i - 1; j >= 1; j--) { split(sorted[j], g, " "); if (g[4] + 0 <= f[4] + 0) break; sorted[j + 1] = sorted[j] }
+      sorted[j + 1] = t
+    }
+    return sorted[int((c + 1) / 2)]
+  }
+  BEGIN {
+    print "| variant | scenario | req/s (median round) | req/s over the rounds | p50 ms | p99 ms | failed / requests | idle RSS MB | peak RSS MB | processed / sent |"
+    print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  }
+  END {
+    for (i = 1; i <= n; i++) {
+      k = keys[i]; split(median_row(k), f, " ")
+      printf "| %s | %s | %.0f | %.0f to %.0f | %s | %s | %d / %d | %s | %s | %d / %d (%.0f %%) |\n",
+        f[2], f[3], f[4], lo[k], hi[k], ms(f[5]), ms(f[6]), f[8], f[7], mb(f[9]), mb(f[10]), f[11], f[12],
+        (f[12] > 0 ? 100 * f[11] / f[12] : 0)
+    }
   }' "$results"
 echo
 echo "\"failed\" counts non-2xx answers and socket errors; \"processed / sent\" compares the events"
@@ -237,23 +266,40 @@ echo "the app code saw (bare: requests; hand-written: new ids; ours: callback ru
 echo "events) with the requests sent, warm-up included: below 100 % in dup20 is the dedup at work."
 echo
 awk '
+  # Fields: round variant scenario rps p50 p99 requests failed ...
   {
-    rps[$1 "/" $2] = $3; p99[$1 "/" $2] = $5
-    bad[$1 "/" $2] = ($6 <= 0 || $7 * 100 > $6)
-    if (!($2 in order)) { order[$2] = ++n; name[n] = $2 }
+    k = $1 "/" $2 "/" $3
+    rps[k] = $4; p99[k] = $6
+    bad[$2 "/" $3] = bad[$2 "/" $3] || ($7 <= 0 || $8 * 100 > $7)
+    if (!($1 in seen_round)) { seen_round[$1] = 1; rounds[++nr] = $1 }
+    if (!($3 in order)) { order[$3] = ++n; name[n] = $3 }
   }
-  function ratio(ours, base, scenario, target_rps, target_p99,   a, b, r, q, verdict) {
-    a = ours "/" scenario; b = base "/" scenario
-    if (!(a in rps) || !(b in rps) || rps[b] <= 0 || p99[b] <= 0) return
-    r = rps[a] / rps[b]; q = p99[a] / p99[b]
+  function median(values, c,   i, j, t) {
+    for (i = 2; i <= c; i++) {
+      t = values[i]
+      for (j = i - 1; j >= 1 && values[j] > t; j--) values[j + 1] = values[j]
+      values[j + 1] = t
+    }
+    return values[int((c + 1) / 2)]
+  }
+  # The median over the rounds of ours/base within a round, for req/s and for p99.
+  function ratio(ours, base, scenario, target_rps, target_p99,   i, a, b, c, r, q, rs, qs, verdict) {
+    c = 0
+    for (i = 1; i <= nr; i++) {
+      a = rounds[i] "/" ours "/" scenario; b = rounds[i] "/" base "/" scenario
+      if (!(a in rps) || !(b in rps) || rps[b] <= 0 || p99[b] <= 0) continue
+      c++; rs[c] = rps[a] / rps[b]; qs[c] = p99[a] / p99[b]
+    }
+    if (c == 0) return
+    r = median(rs, c); q = median(qs, c)
     verdict = (r >= target_rps ? "met" : "missed")
     if (target_p99 > 0) verdict = verdict ", p99 " (q <= target_p99 ? "met" : "missed")
-    if (bad[a] || bad[b]) verdict = "not comparable: over 1 % of the requests failed"
+    if (bad[ours "/" scenario] || bad[base "/" scenario]) verdict = "not comparable: over 1 % of the requests of a run failed"
     printf "| %s / %s | %s | %.2f | %.2f | >= %.2f%s | %s |\n", ours, base, scenario, r, q, target_rps,
       (target_p99 > 0 ? sprintf(", p99 <= %.2f", target_p99) : ""), verdict
   }
   END {
-    print "| ratio | scenario | throughput | p99 | target | verdict |"
+    print "| ratio (median over the rounds) | scenario | throughput | p99 | target | verdict |"
     print "|---|---|---:|---:|---|---|"
     for (i = 1; i <= n; i++) {
       s = name[i]

@@ -5,7 +5,7 @@
 //! and the events of each incident must be processed in the order they were acknowledged.
 //!
 //! The size comes from `PREPARED_CHAOS_EVENTS` (default 2,000, what `scripts/test.sh` and CI
-//! run); the full run is `PREPARED_CHAOS_EVENTS=100000 cargo test --release --test chaos --
+//! run), rounded up to a multiple of the 64 incidents; the full run is `PREPARED_CHAOS_EVENTS=100000 cargo test --release --test chaos --
 //! --include-ignored` with `REDIS_URL` set.
 
 #[path = "../prepared-core/tests/support/relay.rs"]
@@ -34,6 +34,11 @@ const INCIDENTS: u64 = 64;
 const REDELIVERED: u64 = 20;
 /// The share of callback runs that fail, in percent.
 const FAILING: u64 = 5;
+
+/// The events sent per incident: at least `total` distinct events in all.
+fn per_incident(total: u64) -> u64 {
+    total.div_ceil(INCIDENTS)
+}
 
 fn events() -> u64 {
     std::env::var("PREPARED_CHAOS_EVENTS")
@@ -178,14 +183,19 @@ impl Statuses {
 
 /// Sends every event of every incident, each incident's in order (the next once the last is
 /// acknowledged), redelivering `REDELIVERED` % of acknowledged events; `progress` counts the
-/// acknowledged distinct events.
-async fn send_all(base: &str, total: u64, statuses: Arc<Statuses>, progress: Arc<AtomicU64>) {
+/// acknowledged distinct events. Returns how many redeliveries were sent.
+async fn send_all(
+    base: &str,
+    total: u64,
+    statuses: Arc<Statuses>,
+    progress: Arc<AtomicU64>,
+) -> u64 {
     let client = Client::builder()
         .pool_max_idle_per_host(INCIDENTS as usize)
         .build()
         .expect("a client");
     let url = format!("{base}{PATH}");
-    let per_incident = total / INCIDENTS;
+    let per_incident = per_incident(total);
     let senders: Vec<_> = (0..INCIDENTS)
         .map(|incident| {
             let (client, url, statuses, progress) = (
@@ -196,20 +206,25 @@ async fn send_all(base: &str, total: u64, statuses: Arc<Statuses>, progress: Arc
             );
             tokio::spawn(async move {
                 let mut random = Random(incident);
+                let mut redeliveries = 0;
                 for seq in 0..per_incident {
                     deliver(&client, &url, &body(incident, seq), &statuses).await;
                     progress.fetch_add(1, Ordering::Relaxed);
                     if random.percent(REDELIVERED) {
                         let earlier = random.next() % (seq + 1);
                         deliver(&client, &url, &body(incident, earlier), &statuses).await;
+                        redeliveries += 1;
                     }
                 }
+                redeliveries
             })
         })
         .collect();
+    let mut redeliveries = 0;
     for sender in senders {
-        sender.await.expect("a sender panicked");
+        redeliveries += sender.await.expect("a sender panicked");
     }
+    redeliveries
 }
 
 /// Forces the queue full at moments: the callbacks slow down for 200 ms every 1.5 s.
@@ -225,8 +240,8 @@ fn stall_at_moments(stall: Arc<AtomicBool>) -> JoinHandle<()> {
 }
 
 /// Checks what the callbacks saw once every event is acknowledged.
-async fn check(seen: &Seen, total: u64, statuses: &Statuses, started: Instant) {
-    let per_incident = total / INCIDENTS;
+async fn check(seen: &Seen, total: u64, redeliveries: u64, statuses: &Statuses, started: Instant) {
+    let per_incident = per_incident(total);
     let expected = (per_incident * INCIDENTS) as usize;
     let deadline = Instant::now() + Duration::from_secs(60);
     while seen.successes.lock().expect("lock").len() < expected && Instant::now() < deadline {
@@ -235,7 +250,7 @@ async fn check(seen: &Seen, total: u64, statuses: &Statuses, started: Instant) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let statuses = statuses.0.lock().expect("lock").clone();
     eprintln!(
-        "chaos: {expected} distinct events in {:.1} s; {} injected callback failures; non-200 answers by status: {statuses:?}",
+        "chaos: {expected} distinct events and {redeliveries} redeliveries in {:.1} s; {} injected callback failures; non-200 answers by status: {statuses:?}",
         started.elapsed().as_secs_f64(),
         seen.failures.load(Ordering::Relaxed),
     );
@@ -265,7 +280,7 @@ async fn memory_dedup_loses_and_doubles_nothing() {
     let stalls = stall_at_moments(Arc::clone(&stall));
     let statuses = Arc::new(Statuses::default());
     let started = Instant::now();
-    send_all(
+    let redeliveries = send_all(
         &base,
         total,
         Arc::clone(&statuses),
@@ -273,7 +288,7 @@ async fn memory_dedup_loses_and_doubles_nothing() {
     )
     .await;
     stalls.abort();
-    check(&seen, total, &statuses, started).await;
+    check(&seen, total, redeliveries, &statuses, started).await;
     assert!(
         statuses.0.lock().expect("lock").contains_key(&503),
         "the queue was full at moments"
@@ -325,9 +340,9 @@ async fn redis_dedup_survives_the_connection_dropping_mid_run() {
 
     let statuses = Arc::new(Statuses::default());
     let started = Instant::now();
-    send_all(&base, total, Arc::clone(&statuses), Arc::clone(&progress)).await;
+    let redeliveries = send_all(&base, total, Arc::clone(&statuses), Arc::clone(&progress)).await;
     stalls.abort();
-    check(&seen, total, &statuses, started).await;
+    check(&seen, total, redeliveries, &statuses, started).await;
     assert_eq!(
         drops.load(Ordering::Relaxed),
         2,

@@ -88,29 +88,42 @@ impl<'a> Reader<'a> {
                     _ => return None,
                 },
             };
-            self.skip_space();
-            if self.peek()? != b':' {
-                return None;
-            }
-            self.at += 1;
-            self.skip_space();
+            self.colon()?;
             let value = self.value(fields)?;
             fields.put(key, value)?;
-            self.skip_space();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.skip_space();
-                }
-                b'}' => {
-                    self.at += 1;
-                    break;
-                }
-                _ => return None,
+            if self.member_end()? {
+                break;
             }
         }
         self.skip_space();
         (self.at == self.text.len()).then_some(())
+    }
+
+    /// The `:` between a member's key and its value, with the spaces around it.
+    fn colon(&mut self) -> Option<()> {
+        self.skip_space();
+        if self.peek()? != b':' {
+            return None;
+        }
+        self.at += 1;
+        self.skip_space();
+        Some(())
+    }
+
+    /// What follows a member's value: `,` and the spaces after it (`false`), or the object's
+    /// closing `}` (`true`).
+    fn member_end(&mut self) -> Option<bool> {
+        self.skip_space();
+        let end = match self.peek()? {
+            b',' => false,
+            b'}' => true,
+            _ => return None,
+        };
+        self.at += 1;
+        if !end {
+            self.skip_space();
+        }
+        Some(end)
     }
 
     /// A key spelled as one of the known fields, read without looking for its end.
@@ -204,12 +217,7 @@ impl<'a> Reader<'a> {
             if key.starts_with('$') {
                 return None;
             }
-            self.skip_space();
-            if self.peek()? != b':' {
-                return None;
-            }
-            self.at += 1;
-            self.skip_space();
+            self.colon()?;
             let value = match self.peek()? {
                 b'"' => Value::String(self.plain_string()??.to_owned()),
                 b't' => self.literal("true", Raw::True).map(|_| Value::Bool(true))?,
@@ -225,17 +233,8 @@ impl<'a> Reader<'a> {
             };
             // A repeated key keeps its last value, as in `serde_json`.
             map.insert(key.to_owned(), value);
-            self.skip_space();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.skip_space();
-                }
-                b'}' => {
-                    self.at += 1;
-                    return Some(map);
-                }
-                _ => return None,
+            if self.member_end()? {
+                return Some(map);
             }
         }
     }
@@ -825,6 +824,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::super::Event;
+    use crate::test_random::XorShift;
 
     const EXAMPLES: [&str; 5] = [
         include_str!("../../fixtures/note_created.json"),
@@ -987,13 +987,8 @@ mod tests {
     #[test]
     fn one_pass_agrees_with_two_passes_on_damaged_bodies() {
         const ALPHABET: &[u8] = b" \t\n{}[]:,\"\\/-+.0123456789eEtrufalsn\x01\xc3\xa9\xff";
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut random = move |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            usize::try_from(state % bound as u64).expect("small")
-        };
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut random = move |bound: usize| rng.index(bound);
         let mut one_pass_hits = 0;
         for example in EXAMPLES {
             for _ in 0..3000 {
@@ -1030,13 +1025,8 @@ mod tests {
     /// Coordinates in every number form convert as `serde_json` converts them.
     #[test]
     fn numbers_convert_as_serde_json_converts_them() {
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut random = move |bound: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % bound
-        };
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        let mut random = move |bound: u64| rng.below(bound);
         let mut tokens: Vec<String> = [
             "0",
             "-0",
@@ -1124,13 +1114,8 @@ mod tests {
     /// The eight-bytes-at-a-time search finds what a byte-by-byte one finds.
     #[test]
     fn string_end_finds_the_first_special_byte() {
-        let mut state: u64 = 0x0123_4567_89ab_cdef;
-        let mut random = move |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            usize::try_from(state % bound as u64).expect("small")
-        };
+        let mut rng = XorShift(0x0123_4567_89ab_cdef);
+        let mut random = move |bound: usize| rng.index(bound);
         const BYTES: &[u8] = b"abc \"\\\x00\x1f\x20\x7f\x80\xff\x21\x22\x23\x5b\x5c\x5d";
         for _ in 0..20_000 {
             let bytes: Vec<u8> = (0..random(40))

@@ -205,19 +205,15 @@ mod tests {
     use std::collections::HashMap;
 
     use super::{KeyHash, Table};
+    use crate::test_random::XorShift;
 
     /// Random operations on a table and on a `HashMap` must agree; the keys crowd onto few
     /// home slots, half of them at the end of the table, so that clusters wrap around and
     /// deletions shift them.
     #[test]
     fn agrees_with_a_hash_map() {
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut random = move || rng.next_u64();
         for round in 0..50 {
             let (mut table, mut model) = (Table::new(), HashMap::new());
             let spread = [4, 64, 1 << 20][round % 3];

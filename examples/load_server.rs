@@ -17,8 +17,10 @@
 //! | `actix-extractor` | a handler taking `prepared_actix::PreparedEvent` that counts the event, completes the claim and returns `200` |
 //! | `actix-route` | `prepared_actix::webhook_route()`, with the same `Webhooks` as `axum-layer` |
 //!
-//! Both frameworks run with 2 worker threads (a Tokio multi-thread runtime with 2 workers;
-//! `HttpServer::workers(2)`). No tracing subscriber is installed, so that the numbers measure
+//! Both frameworks run with one worker thread per CPU the process may run on (a Tokio
+//! multi-thread runtime; `HttpServer::workers`), as their defaults do: 1 under
+//! `taskset -c 0`, as `scripts/bench-load.sh` starts it; `LOAD_SERVER_WORKERS` sets another
+//! count. No tracing subscriber is installed, so that the numbers measure
 //! the webhook handling rather than a logger.
 //!
 //! The token is `PREPARED_WEBHOOK_TOKEN` (default [`DEFAULT_TOKEN`]). The server prints
@@ -45,8 +47,17 @@ use prepared_webhooks::WEBHOOK_PATH;
 /// The bearer token when `PREPARED_WEBHOOK_TOKEN` is not set.
 const DEFAULT_TOKEN: &str = "load-bench-token-7f3a9c2e5b";
 
-/// Worker threads of either framework.
-const WORKERS: usize = 2;
+/// Worker threads of either framework: `LOAD_SERVER_WORKERS`, else one per CPU this process
+/// may run on (`std::thread::available_parallelism`, which honours `taskset`), the default of
+/// both frameworks.
+fn workers() -> usize {
+    std::env::var("LOAD_SERVER_WORKERS")
+        .ok()
+        .and_then(|workers| workers.parse().ok())
+        .filter(|&workers| workers > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
+}
 
 /// How long the webhook queue may take to drain at the end.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
@@ -230,7 +241,7 @@ async fn stop(webhooks: &Webhooks) {
 }
 
 mod axum_server {
-    //! The axum variants on a Tokio multi-thread runtime with [`WORKERS`] workers.
+    //! The axum variants on a Tokio multi-thread runtime with [`workers`] workers.
 
     use std::net::SocketAddr;
     use std::sync::Arc;
@@ -243,11 +254,11 @@ mod axum_server {
     use axum::routing::{get, post};
     use prepared_tower::PreparedWebhooksLayer;
 
-    use super::{BoxError, Handwritten, Shared, Variant, WEBHOOK_PATH, WORKERS, announce, stop};
+    use super::{BoxError, Handwritten, Shared, Variant, WEBHOOK_PATH, announce, stop, workers};
 
     pub(super) fn run(variant: Variant, addr: SocketAddr, shared: Shared) -> Result<(), BoxError> {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKERS)
+            .worker_threads(workers())
             .enable_all()
             .build()?
             .block_on(serve(variant, addr, shared))
@@ -319,7 +330,7 @@ mod axum_server {
 }
 
 mod actix_server {
-    //! The actix-web variants with [`WORKERS`] workers. actix-web stops on `SIGTERM` and
+    //! The actix-web variants with [`workers`] workers. actix-web stops on `SIGTERM` and
     //! `SIGINT` by itself.
 
     use std::net::SocketAddr;
@@ -327,7 +338,7 @@ mod actix_server {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, http::header, web};
     use prepared_actix::PreparedEvent;
 
-    use super::{BoxError, Handwritten, Shared, Variant, WEBHOOK_PATH, WORKERS, announce, stop};
+    use super::{BoxError, Handwritten, Shared, Variant, WEBHOOK_PATH, announce, stop, workers};
 
     pub(super) fn run(variant: Variant, addr: SocketAddr, shared: Shared) -> Result<(), BoxError> {
         actix_web::rt::System::new().block_on(serve(variant, addr, shared))
@@ -379,7 +390,7 @@ mod actix_server {
                 _ => app.route(WEBHOOK_PATH, prepared_actix::webhook_route()),
             }
         })
-        .workers(WORKERS)
+        .workers(workers())
         .shutdown_timeout(5)
         .bind(addr)?;
         for bound in server.addrs() {

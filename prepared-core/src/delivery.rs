@@ -14,7 +14,10 @@
 //!   cannot be queued, or its handler drops it.
 //! - **[`AckMode::Immediate`]** (the default): the event is queued and answered `200` at
 //!   once. Workers run the callbacks; the events of one incident are processed in arrival
-//!   order, different incidents in parallel. A failed callback (an error or a panic, which is
+//!   order, different incidents in parallel. A delivery whose incident's lane is idle polls
+//!   the callback once before answering: a callback that finishes in that poll is done before
+//!   the `200` (no hand-off to a worker, which is what costs most on the hot path); one that
+//!   waits goes on on a task of its own, and the delivery is answered at once. A failed callback (an error or a panic, which is
 //!   caught) is retried per the [`RetryPolicy`], then handed to the dead-letter hook with its
 //!   raw payload. A full queue answers `503` with `Retry-After` and releases the claim.
 //! - **[`AckMode::AfterProcessing`]**: the callback runs before the answer; `200` on

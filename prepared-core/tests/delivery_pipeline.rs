@@ -520,3 +520,76 @@ async fn a_completion_the_store_refused_is_retried_until_it_lands() {
     assert_eq!(support::body_json(after).await["status"], "duplicate");
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the callback ran once");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_callback_that_finishes_at_once_is_done_before_the_answer() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .on_caller_location(move |_location: CallerLocation| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .expect("builds");
+
+    // On a current-thread runtime nothing else runs between these lines: no worker took it.
+    let response = webhooks.handle(delivery(caller_location(7, 1))).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "processed before the answer"
+    );
+    assert_eq!(support::body_json(response).await["status"], "processed");
+    let stats = webhooks.stats();
+    assert_eq!((stats.processed, stats.queue_depth), (1, 0));
+
+    let redelivery = webhooks.handle(delivery(caller_location(7, 1))).await;
+    assert_eq!(support::body_json(redelivery).await["status"], "duplicate");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_callback_that_waits_is_answered_at_once_and_keeps_its_incidents_order() {
+    let gate = Arc::new(Notify::new());
+    let seen: Arc<Mutex<Vec<u128>>> = Arc::default();
+    let (waiting, recorder) = (Arc::clone(&gate), Arc::clone(&seen));
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .on_caller_location(move |location: CallerLocation| {
+            let (waiting, recorder) = (Arc::clone(&waiting), Arc::clone(&recorder));
+            async move {
+                // The first event waits for the gate; the others finish at once.
+                if location.id.as_u128() == 1 {
+                    waiting.notified().await;
+                }
+                recorder.lock().expect("lock").push(location.id.as_u128());
+                Ok::<_, std::io::Error>(())
+            }
+        })
+        .build()
+        .expect("builds");
+
+    let first = webhooks.handle(delivery(caller_location(8, 1))).await;
+    assert_eq!(support::body_json(first).await["status"], "queued");
+    // The incident's lane is busy with the first event: the second waits behind it, although
+    // its callback would finish at once.
+    let second = webhooks.handle(delivery(caller_location(8, 2))).await;
+    assert_eq!(support::body_json(second).await["status"], "queued");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "nothing ran past the gate"
+    );
+
+    gate.notify_one();
+    support::eventually_async("both processed", || webhooks.stats().processed == 2).await;
+    assert_eq!(*seen.lock().expect("lock"), [1, 2], "arrival order");
+
+    // The lane is idle again: the next event of the incident runs at once.
+    let third = webhooks.handle(delivery(caller_location(8, 3))).await;
+    assert_eq!(support::body_json(third).await["status"], "processed");
+    assert_eq!(*seen.lock().expect("lock"), [1, 2, 3]);
+}

@@ -1,24 +1,37 @@
 //! The in-memory queue of [`AckMode::Immediate`](super::AckMode::Immediate): bounded lanes,
-//! one worker each.
+//! one worker each, and a delivery that finds its lane idle runs its event at once.
 //!
 //! An event goes to the lane chosen by its incident id, so the events of one incident are
 //! processed one after the other in arrival order, while different incidents are processed in
 //! parallel, one lane per worker. A retried event holds its lane, which is what keeps the
 //! incident's order. The queue's capacity is split evenly between lanes; a full lane answers
 //! `503` (and the claim is released), so nothing is lost.
+//!
+//! # Running at once
+//! Whoever processes one of a lane's events holds the lane's *turn*: its worker, or a
+//! delivery. A delivery whose lane has nothing queued and nobody processing takes the turn
+//! and polls its event's processing (the callback, then the claim's completion) once, before
+//! answering: a callback that finishes in that first poll is done before the `200`, with no
+//! hand-off to another task (the common case, and the cheap one: a hand-off wakes a task,
+//! often on another thread). Otherwise the processing continues on a task of its own, which
+//! keeps the turn until the event is done, and the delivery is answered at once. Events that
+//! arrive while the turn is held wait in the lane's channel, and the worker takes the turn
+//! for each of them, so the order is the order of arrival either way.
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use futures_util::future::BoxFuture;
 
-use super::processor::{Finished, Job, Processor};
+use super::processor::{Job, Processor};
 use super::queue::EventQueue;
-use super::{DeadLetterReason, ShutdownReport, Unavailable};
+use super::{Accepted, ShutdownReport, Unavailable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LaneState {
@@ -30,11 +43,24 @@ pub(crate) enum LaneState {
 }
 
 pub(crate) struct Lanes {
-    senders: Vec<mpsc::Sender<Job>>,
+    lanes: Vec<Lane>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     state: watch::Sender<LaneState>,
     processor: Arc<Processor>,
+    /// Where processing that did not finish in its first poll continues.
+    runtime: tokio::runtime::Handle,
     hasher: std::collections::hash_map::RandomState,
+}
+
+/// One lane: its channel to the worker, and what the worker and the deliveries share.
+struct Lane {
+    sender: mpsc::Sender<Job>,
+    /// Held by whoever processes one of this lane's events.
+    turn: Arc<Mutex<()>>,
+    /// Events sent to the worker and not yet processed to their end.
+    backlog: Arc<AtomicUsize>,
+    /// The most events `backlog` may count: the lane's share of the queue's capacity.
+    capacity: usize,
 }
 
 impl Lanes {
@@ -47,37 +73,88 @@ impl Lanes {
         let lanes = lanes.max(1);
         let per_lane = capacity.div_ceil(lanes).max(1);
         let (state, _) = watch::channel(LaneState::Running);
-        let mut senders = Vec::with_capacity(lanes);
+        let mut all = Vec::with_capacity(lanes);
         let mut workers = Vec::with_capacity(lanes);
         for _ in 0..lanes {
             let (sender, receiver) = mpsc::channel(per_lane);
-            senders.push(sender);
+            let lane = Lane {
+                sender,
+                turn: Arc::new(Mutex::new(())),
+                backlog: Arc::new(AtomicUsize::new(0)),
+                capacity: per_lane,
+            };
             workers.push(runtime.spawn(run_lane(
                 receiver,
+                Arc::clone(&lane.turn),
+                Arc::clone(&lane.backlog),
                 Arc::clone(&processor),
                 state.subscribe(),
             )));
+            all.push(lane);
         }
         Self {
-            senders,
+            lanes: all,
             workers: Mutex::new(workers),
             state,
             processor,
+            runtime: runtime.clone(),
             hasher: std::collections::hash_map::RandomState::new(),
         }
     }
 
-    /// Queues a job on its incident's lane, or gives it back with the reason it cannot be.
-    fn try_enqueue(&self, job: Job) -> Result<(), (Box<Job>, Unavailable)> {
-        let lane = match job.event.incident_id() {
+    /// Runs a job at once if its lane is idle, else queues it on its lane; or gives it back
+    /// with the reason it can be neither.
+    async fn submit(&self, job: Job) -> Result<Accepted, (Box<Job>, Unavailable)> {
+        let lane = &self.lanes[match job.event.incident_id() {
             Some(incident) => self.lane_of(incident),
             None => self.lane_of(&job.key),
-        };
-        // The depth is counted before sending so the worker's decrement never comes first.
+        }];
+        if *self.state.borrow() != LaneState::Running {
+            return Err((Box::new(job), Unavailable::ShuttingDown));
+        }
+        // Idle: nobody holds the turn, and no event waits for it (a queued event's worker may
+        // not have taken the turn yet).
+        if let Ok(turn) = Arc::clone(&lane.turn).try_lock_owned()
+            && lane.backlog.load(Ordering::Acquire) == 0
+        {
+            return Ok(self.run_now(turn, job).await);
+        }
+        self.send(lane, job)
+    }
+
+    /// Processes a job holding its lane's turn: one poll here, the rest on a task of its own.
+    async fn run_now(&self, turn: OwnedMutexGuard<()>, job: Job) -> Accepted {
+        let processor = Arc::clone(&self.processor);
+        let mut state = self.state.subscribe();
+        let mut processing = Box::pin(async move {
+            let completed = processor.process(job, &mut state).await;
+            drop(turn);
+            completed
+        });
+        match futures_util::poll!(processing.as_mut()) {
+            Poll::Ready(true) => Accepted::Processed,
+            // Handed to the dead-letter hook, as it would have been from the queue.
+            Poll::Ready(false) => Accepted::Queued,
+            Poll::Pending => {
+                drop(self.runtime.spawn(processing));
+                Accepted::Queued
+            }
+        }
+    }
+
+    fn send(&self, lane: &Lane, job: Job) -> Result<Accepted, (Box<Job>, Unavailable)> {
+        // Counted before sending so that the worker's decrements never come first. The
+        // event the worker holds while it waits for the turn counts too, so a lane never
+        // takes more than its capacity.
+        if lane.backlog.fetch_add(1, Ordering::AcqRel) >= lane.capacity {
+            lane.backlog.fetch_sub(1, Ordering::AcqRel);
+            return Err((Box::new(job), Unavailable::QueueFull));
+        }
         self.processor.counters.queued();
-        match self.senders[lane].try_send(job) {
-            Ok(()) => Ok(()),
+        match lane.sender.try_send(job) {
+            Ok(()) => Ok(Accepted::Queued),
             Err(error) => {
+                lane.backlog.fetch_sub(1, Ordering::AcqRel);
                 self.processor.counters.dequeued();
                 match error {
                     mpsc::error::TrySendError::Full(job) => {
@@ -94,7 +171,15 @@ impl Lanes {
     fn lane_of(&self, key: impl Hash) -> usize {
         let hash = self.hasher.hash_one(key);
         // Lanes are few: the remainder of a 64-bit hash fits in usize.
-        usize::try_from(hash % self.senders.len() as u64).unwrap_or(0)
+        usize::try_from(hash % self.lanes.len() as u64).unwrap_or(0)
+    }
+
+    /// Waits until the workers have stopped and no event is being processed.
+    async fn settled(&self, workers: &mut Vec<JoinHandle<()>>) {
+        join_all(workers).await;
+        for lane in &self.lanes {
+            drop(lane.turn.lock().await);
+        }
     }
 
     /// Drains the lanes within `deadline`, then dead-letters what is left.
@@ -103,13 +188,13 @@ impl Lanes {
         let dead_lettered_before = self.processor.counters.snapshot().dead_lettered;
         self.state.send_replace(LaneState::Draining);
         let mut workers = std::mem::take(&mut *self.workers.lock().await);
-        let drained = tokio::time::timeout(deadline, join_all(&mut workers))
+        let drained = tokio::time::timeout(deadline, self.settled(&mut workers))
             .await
             .is_ok();
         if !drained {
             self.state.send_replace(LaneState::Abandon);
             // Dead-lettering is quick; a callback that hangs is not waited for beyond this.
-            if tokio::time::timeout(ABANDON_GRACE, join_all(&mut workers))
+            if tokio::time::timeout(ABANDON_GRACE, self.settled(&mut workers))
                 .await
                 .is_err()
             {
@@ -140,6 +225,8 @@ async fn join_all(workers: &mut Vec<JoinHandle<()>>) {
 
 async fn run_lane(
     mut receiver: mpsc::Receiver<Job>,
+    turn: Arc<Mutex<()>>,
+    backlog: Arc<AtomicUsize>,
     processor: Arc<Processor>,
     mut state: watch::Receiver<LaneState>,
 ) {
@@ -156,21 +243,17 @@ async fn run_lane(
             job = receiver.recv() => {
                 let Some(job) = job else { break };
                 processor.counters.dequeued();
-                if *state.borrow() == LaneState::Abandon {
-                    processor.dead_letter(job, 0, DeadLetterReason::Shutdown, None).await;
-                } else if let Finished::Abandoned { job, attempts, last_error } =
-                    processor.run_with_retries(job, &mut state).await
-                {
-                    processor.dead_letter(*job, attempts, DeadLetterReason::Shutdown, last_error).await;
-                }
+                let _turn = turn.lock().await;
+                processor.process(job, &mut state).await;
+                backlog.fetch_sub(1, Ordering::AcqRel);
             }
         }
     }
 }
 
 impl EventQueue for Lanes {
-    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<(), (Box<Job>, Unavailable)>> {
-        Box::pin(std::future::ready(self.try_enqueue(job)))
+    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, (Box<Job>, Unavailable)>> {
+        Box::pin(self.submit(job))
     }
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {

@@ -68,6 +68,30 @@ impl Processor {
         }
     }
 
+    /// Processes an immediate-mode event to its end: the callback with retries, then the
+    /// claim completed, or the event dead-lettered (also when the shutdown abandons it).
+    /// Whether the callback succeeded.
+    pub(crate) async fn process(&self, job: Job, state: &mut watch::Receiver<LaneState>) -> bool {
+        if *state.borrow() == LaneState::Abandon {
+            self.dead_letter(job, 0, DeadLetterReason::Shutdown, None)
+                .await;
+            return false;
+        }
+        match self.run_with_retries(job, state).await {
+            Finished::Completed => true,
+            Finished::DeadLettered => false,
+            Finished::Abandoned {
+                job,
+                attempts,
+                last_error,
+            } => {
+                self.dead_letter(*job, attempts, DeadLetterReason::Shutdown, last_error)
+                    .await;
+                false
+            }
+        }
+    }
+
     /// Runs the callback with retries (immediate mode): completes the claim on success,
     /// dead-letters the event when every attempt failed. Gives the job back, untouched but for
     /// its attempts, when the queue is told to abandon its work.

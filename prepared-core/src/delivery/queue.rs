@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::processor::Job;
-use super::{ShutdownReport, Unavailable};
+use super::{Accepted, ShutdownReport, Unavailable};
 
 /// A queue of claimed events and the workers that run their callbacks.
 ///
@@ -15,8 +15,10 @@ use super::{ShutdownReport, Unavailable};
 /// are processed in arrival order, each event's claim is completed after its callback
 /// succeeded or released when it is dead-lettered.
 pub(crate) trait EventQueue: Send + Sync + 'static {
-    /// Queues a claimed event, or gives it back with the reason it cannot be queued now.
-    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<(), (Box<Job>, Unavailable)>>;
+    /// Queues a claimed event (or processes it at once, if the queue can do that without
+    /// making the delivery wait: [`Accepted::Processed`]), or gives it back with the reason it
+    /// cannot be queued now.
+    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, (Box<Job>, Unavailable)>>;
 
     /// Stops taking events and processes what is queued within `deadline`.
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport>;

@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 
 use super::processor::{Finished, Job, Processor};
 use super::queue::EventQueue;
-use super::{ShutdownReport, Unavailable};
+use super::{Accepted, ShutdownReport, Unavailable};
 use crate::dedup::{Claim, ClaimToken};
 use crate::{DedupKey, Event};
 
@@ -416,10 +416,10 @@ async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueu
 }
 
 impl EventQueue for RedisLanes {
-    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<(), (Box<Job>, Unavailable)>> {
+    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, (Box<Job>, Unavailable)>> {
         Box::pin(async move {
             match self.append(&job).await {
-                Ok(()) => Ok(()),
+                Ok(()) => Ok(Accepted::Queued),
                 Err(reason) => Err((Box::new(job), reason)),
             }
         })

@@ -35,6 +35,11 @@ pub enum AckMode {
     /// After authentication, decoding and the dedup claim, the event is queued and the
     /// request answered `200` at once, as Prepared asks; callbacks run on workers, with
     /// retries and a dead-letter hook. A full queue answers `503` with `Retry-After`.
+    ///
+    /// When nothing of the event's incident is queued or running, the delivery polls the
+    /// callback once before answering, and a callback that finishes in that poll is done (and
+    /// its claim completed) before the `200`, without a hand-off to a worker. Keep long
+    /// synchronous work out of callbacks: it delays that delivery's answer.
     #[default]
     Immediate,
     /// The callback runs before the answer: success answers `200`, failure `500` (the claim
@@ -263,10 +268,9 @@ impl Webhooks {
             token,
         };
         match self.inner.ack_mode {
-            AckMode::AfterProcessing => self
-                .inner
-                .processor
-                .run_once(job)
+            // `run_once` holds the callback's future: boxed, so that this future (which every
+            // delivery's future holds, and the adapters move) stays small on the hot path.
+            AckMode::AfterProcessing => Box::pin(self.inner.processor.run_once(job))
                 .await
                 .map(|()| Accepted::Processed)
                 .map_err(|_| Rejection::ProcessingFailed),
@@ -278,8 +282,7 @@ impl Webhooks {
         let processor = &self.inner.processor;
         if processor.callbacks.for_kind(job.event.kind()).is_none() {
             // Nothing to run later: acknowledge and count it now.
-            return processor
-                .run_once(job)
+            return Box::pin(processor.run_once(job))
                 .await
                 .map(|()| Accepted::Unhandled)
                 .map_err(|_| Rejection::ProcessingFailed);
@@ -289,7 +292,7 @@ impl Webhooks {
             None => Err((Box::new(job), Unavailable::ShuttingDown)),
         };
         match queued {
-            Ok(()) => Ok(Accepted::Queued),
+            Ok(accepted) => Ok(accepted),
             Err((job, reason)) => {
                 settle(&processor.dedup, Settle::Release, &job.key, job.token).await;
                 Err(self.unavailable(reason))

@@ -13,26 +13,23 @@ use crate::DedupKey;
 /// keys). The hash key is random per store, so nobody can craft colliding event ids.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct KeyHash {
-    /// Places the key inside its shard's table.
+    /// Files the key in its shard's index ([`tag`](Self::tag)).
     low: u64,
     /// Picks the shard.
     high: u64,
 }
 
 impl KeyHash {
-    /// A placeholder for empty slots (a real key may have this hash too: emptiness is marked
-    /// apart).
-    pub(super) const ZERO: Self = Self { low: 0, high: 0 };
-
-    /// A hash made of these parts (for tests of the table).
+    /// A hash made of these parts (for tests).
     #[cfg(test)]
     pub(super) fn from_parts(low: u64, high: u64) -> Self {
         Self { low, high }
     }
 
-    /// The bits that place the key inside its shard's table.
-    pub(super) fn table_bits(self) -> u64 {
-        self.low
+    /// The 32 bits the shard's index files the key under (and places it by).
+    pub(super) fn tag(self) -> u32 {
+        // The high half of `low`: independent of the bits that pick the shard.
+        (self.low >> 32) as u32
     }
 
     /// The shard of this key, for a shard count of `mask + 1` (a power of two).

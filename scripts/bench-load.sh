@@ -3,7 +3,7 @@
 # a bare handler (the framework's ceiling) and a hand-written receiver, in axum and actix-web,
 # side by side in one run.
 #
-#   scripts/bench-load.sh            full run: release build, 3 rounds of 2 s warm-up + 10 s per run
+#   scripts/bench-load.sh            full run: release build, 5 rounds of 1 s warm-up + 6 s per run
 #   scripts/bench-load.sh --smoke    CI check: debug build, 1 round of 1 s per run, no numbers asserted
 #
 # In every round, for every server variant of examples/load_server.rs and every scenario
@@ -20,8 +20,8 @@
 # --smoke checks only that every variant answered 2xx to nearly all requests (at most 1 %
 # failures) and that the receivers refuse a wrong token; it exits non-zero otherwise.
 #
-# Settings (environment): BENCH_PORT (38917), BENCH_ROUNDS (3, smoke 1), BENCH_DURATION
-# (seconds per run: 10, smoke 1), BENCH_WARMUP (2, smoke 0), BENCH_CONNECTIONS (64), BENCH_VARIANTS (space-separated subset),
+# Settings (environment): BENCH_PORT (38917), BENCH_ROUNDS (5, smoke 1), BENCH_DURATION
+# (seconds per run: 6, smoke 1), BENCH_WARMUP (1, smoke 0), BENCH_CONNECTIONS (64), BENCH_VARIANTS (space-separated subset),
 # BENCH_SCENARIOS ("unique dup20"), BENCH_KEEP_LOGS=1 to keep the per-run logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,9 +46,9 @@ if [ "$mode" = smoke ]; then
   duration="${BENCH_DURATION:-1}"
   warmup="${BENCH_WARMUP:-0}"
 else
-  rounds="${BENCH_ROUNDS:-3}"
-  duration="${BENCH_DURATION:-10}"
-  warmup="${BENCH_WARMUP:-2}"
+  rounds="${BENCH_ROUNDS:-5}"
+  duration="${BENCH_DURATION:-6}"
+  warmup="${BENCH_WARMUP:-1}"
 fi
 connections="${BENCH_CONNECTIONS:-64}"
 port="${BENCH_PORT:-38917}"
@@ -137,6 +137,9 @@ probe_status() {
 }
 
 status_field() { awk -v key="$2" '$1 == key":" { print $2 }' "/proc/$1/status"; }
+# The CPU time the process used so far (user + system, every thread), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_per_second="$(getconf CLK_TCK)"
 
 start_server() {
   local variant=$1 log_file=$2
@@ -197,7 +200,9 @@ for variant in "${variants[@]}"; do
       warm="$(run_wrk "$run.warmup.wrk" "$warmup" "$dup")"
       warm_requests="$(field "$warm" requests)"
     fi
+    ticks_before="$(cpu_ticks "$server_pid")"
     result="$(run_wrk "$run.wrk" "$duration" "$dup")"
+    ticks_after="$(cpu_ticks "$server_pid")"
     peak_kb="$(status_field "$server_pid" VmHWM)"
     stop_server
     processed="$(sed -n 's/^load_server: stopped .*processed=\([0-9]*\).*/\1/p' "$run.server.log")"
@@ -205,9 +210,10 @@ for variant in "${variants[@]}"; do
 
     requests="$(field "$result" requests)"
     failed=$(($(field "$result" non2xx) + $(field "$result" connect_errors) + $(field "$result" read_errors) + $(field "$result" write_errors) + $(field "$result" timeouts)))
-    printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$round" "$variant" "$scenario" "$(field "$result" rps)" \
+    cpu_us=$(((ticks_after - ticks_before) * 1000000 / ticks_per_second))
+    printf '%s %s %s %s %s %s %s %s %s %s %s %s %s\n' "$round" "$variant" "$scenario" "$(field "$result" rps)" \
       "$(field "$result" p50_us)" "$(field "$result" p99_us)" "$requests" "$failed" \
-      "$idle_kb" "$peak_kb" "$processed" "$((requests + warm_requests))" >>"$results"
+      "$idle_kb" "$peak_kb" "$processed" "$((requests + warm_requests))" "$cpu_us" >>"$results"
     log "round $round, $variant/$scenario: $(field "$result" rps) req/s, p99 $(field "$result" p99_us) us, $failed failed of $requests"
 
     if [ "$requests" -le 0 ] || [ $((failed * 100)) -gt "$requests" ]; then
@@ -229,7 +235,8 @@ echo
 awk '
   function ms(us) { return sprintf("%.2f", us / 1000) }
   function mb(kb) { return sprintf("%.1f", kb / 1024) }
-  # Fields: round variant scenario rps p50 p99 requests failed idle_kb peak_kb processed sent.
+  # Fields: round variant scenario rps p50 p99 requests failed idle_kb peak_kb processed sent
+  # cpu_us (the CPU time of the server during the measured run).
   {
     k = $2 " " $3
     if (!(k in count)) { keys[++n] = k }
@@ -249,14 +256,14 @@ awk '
     return sorted[int((c + 1) / 2)]
   }
   BEGIN {
-    print "| variant | scenario | req/s (median round) | req/s over the rounds | p50 ms | p99 ms | failed / requests | idle RSS MB | peak RSS MB | processed / sent |"
-    print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| variant | scenario | req/s (median round) | req/s over the rounds | p50 ms | p99 ms | server CPU µs / request | failed / requests | idle RSS MB | peak RSS MB | processed / sent |"
+    print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   }
   END {
     for (i = 1; i <= n; i++) {
       k = keys[i]; split(median_row(k), f, " ")
-      printf "| %s | %s | %.0f | %.0f to %.0f | %s | %s | %d / %d | %s | %s | %d / %d (%.0f %%) |\n",
-        f[2], f[3], f[4], lo[k], hi[k], ms(f[5]), ms(f[6]), f[8], f[7], mb(f[9]), mb(f[10]), f[11], f[12],
+      printf "| %s | %s | %.0f | %.0f to %.0f | %s | %s | %.1f | %d / %d | %s | %s | %d / %d (%.0f %%) |\n",
+        f[2], f[3], f[4], lo[k], hi[k], ms(f[5]), ms(f[6]), (f[7] > 0 ? f[13] / f[7] : 0), f[8], f[7], mb(f[9]), mb(f[10]), f[11], f[12],
         (f[12] > 0 ? 100 * f[11] / f[12] : 0)
     }
   }' "$results"
@@ -266,10 +273,10 @@ echo "the app code saw (bare: requests; hand-written: new ids; ours: callback ru
 echo "events) with the requests sent, warm-up included: below 100 % in dup20 is the dedup at work."
 echo
 awk '
-  # Fields: round variant scenario rps p50 p99 requests failed ...
+  # Fields: round variant scenario rps p50 p99 requests failed idle peak processed sent cpu_us
   {
     k = $1 "/" $2 "/" $3
-    rps[k] = $4; p99[k] = $6
+    rps[k] = $4; p99[k] = $6; cpu[k] = ($7 > 0 ? $13 / $7 : 0)
     bad[$2 "/" $3] = bad[$2 "/" $3] || ($7 <= 0 || $8 * 100 > $7)
     if (!($1 in seen_round)) { seen_round[$1] = 1; rounds[++nr] = $1 }
     if (!($3 in order)) { order[$3] = ++n; name[n] = $3 }
@@ -283,24 +290,24 @@ awk '
     return values[int((c + 1) / 2)]
   }
   # The median over the rounds of ours/base within a round, for req/s and for p99.
-  function ratio(ours, base, scenario, target_rps, target_p99,   i, a, b, c, r, q, rs, qs, verdict) {
+  function ratio(ours, base, scenario, target_rps, target_p99,   i, a, b, c, r, q, u, rs, qs, us, verdict) {
     c = 0
     for (i = 1; i <= nr; i++) {
       a = rounds[i] "/" ours "/" scenario; b = rounds[i] "/" base "/" scenario
-      if (!(a in rps) || !(b in rps) || rps[b] <= 0 || p99[b] <= 0) continue
-      c++; rs[c] = rps[a] / rps[b]; qs[c] = p99[a] / p99[b]
+      if (!(a in rps) || !(b in rps) || rps[b] <= 0 || p99[b] <= 0 || cpu[b] <= 0) continue
+      c++; rs[c] = rps[a] / rps[b]; qs[c] = p99[a] / p99[b]; us[c] = cpu[a] / cpu[b]
     }
     if (c == 0) return
-    r = median(rs, c); q = median(qs, c)
+    r = median(rs, c); q = median(qs, c); u = median(us, c)
     verdict = (r >= target_rps ? "met" : "missed")
     if (target_p99 > 0) verdict = verdict ", p99 " (q <= target_p99 ? "met" : "missed")
     if (bad[ours "/" scenario] || bad[base "/" scenario]) verdict = "not comparable: over 1 % of the requests of a run failed"
-    printf "| %s / %s | %s | %.2f | %.2f | >= %.2f%s | %s |\n", ours, base, scenario, r, q, target_rps,
+    printf "| %s / %s | %s | %.2f | %.2f | %.2f | >= %.2f%s | %s |\n", ours, base, scenario, r, q, u, target_rps,
       (target_p99 > 0 ? sprintf(", p99 <= %.2f", target_p99) : ""), verdict
   }
   END {
-    print "| ratio (median over the rounds) | scenario | throughput | p99 | target | verdict |"
-    print "|---|---|---:|---:|---|---|"
+    print "| ratio (median over the rounds) | scenario | throughput | p99 | server CPU per request | target | verdict |"
+    print "|---|---|---:|---:|---:|---|---|"
     for (i = 1; i <= n; i++) {
       s = name[i]
       ratio("axum-layer", "axum-bare", s, 0.85, 1.5)

@@ -217,7 +217,11 @@ impl MemoryDedupStore {
         }
         #[cfg(feature = "metrics")]
         metrics::counter!("prepared_dedup_evicted_total").increment(evicted.early as u64);
-        if !self.warned_eviction.swap(true, Ordering::Relaxed) {
+        // A plain load first: a full store evicts on every insertion, and the swap would
+        // write the shared flag each time.
+        if !self.warned_eviction.load(Ordering::Relaxed)
+            && !self.warned_eviction.swap(true, Ordering::Relaxed)
+        {
             tracing::warn!(
                 capacity = self.config.capacity(),
                 "the dedup store is full: dropping the oldest done keys before the end of their \

@@ -12,8 +12,10 @@ pub enum Accepted {
     /// The event is queued; its callback runs after the answer
     /// ([`AckMode::Immediate`](super::AckMode::Immediate)).
     Queued,
-    /// The callback ran and succeeded
-    /// ([`AckMode::AfterProcessing`](super::AckMode::AfterProcessing)).
+    /// The callback ran and succeeded before the answer: always in
+    /// [`AckMode::AfterProcessing`](super::AckMode::AfterProcessing), and in
+    /// [`AckMode::Immediate`](super::AckMode::Immediate) when the incident's lane was idle and
+    /// the callback finished in its first poll.
     Processed,
     /// No callback is registered for the event's kind; it is acknowledged and counted.
     Unhandled,

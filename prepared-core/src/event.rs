@@ -255,15 +255,14 @@ impl Event {
             Self::CallerLocation(event) => (EventKind::CallerLocation, event.id),
             Self::Media(event) => (EventKind::Media, event.id),
             Self::IncidentMetadata(event) => {
-                return DedupKey::new(format!(
-                    "incident_metadata:{}:{}",
-                    event.id,
-                    event.updated_at.unix_timestamp_nanos()
-                ));
+                let mut key = id_key(EventKind::IncidentMetadata, event.id);
+                key.push(':');
+                key.push_str(&event.updated_at.unix_timestamp_nanos().to_string());
+                return DedupKey::new(key);
             }
             Self::Unknown(event) => return event.dedup_key().clone(),
         };
-        DedupKey::new(format!("{}:{id}", kind.as_str()))
+        DedupKey::new(id_key(kind, id))
     }
 }
 
@@ -276,6 +275,20 @@ impl<'de> Deserialize<'de> for Event {
         let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
         Self::decode(raw.get().as_bytes()).map_err(serde::de::Error::custom)
     }
+}
+
+/// `<kind>:<id>`, the id hyphenated in lower case (as `Uuid`'s `Display` writes it), built
+/// without the formatting machinery: this runs for every delivery, and with `format!` it cost
+/// half as much as decoding the event (a profile of the axum layer under load).
+fn id_key(kind: EventKind, id: Uuid) -> String {
+    let mut buffer = Uuid::encode_buffer();
+    let id = id.hyphenated().encode_lower(&mut buffer);
+    // Room for the `:<nanoseconds>` of `incident_metadata` too.
+    let mut key = String::with_capacity(kind.as_str().len() + 1 + id.len() + 21);
+    key.push_str(kind.as_str());
+    key.push(':');
+    key.push_str(id);
+    key
 }
 
 fn decode_as<T: serde::de::DeserializeOwned>(
@@ -372,6 +385,26 @@ impl Discriminator {
         match self {
             Self::EventType => Scope::CadIncidents,
             Self::Type => Scope::IncidentEvents,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::{EventKind, id_key};
+    use crate::test_random::XorShift;
+
+    /// The keys built by hand are the keys `format!` wrote before (stores keep them).
+    #[test]
+    fn id_keys_are_the_formatted_kind_and_id() {
+        let mut rng = XorShift(0x5851_f42d_4c95_7f2d);
+        for _ in 0..1000 {
+            let id = Uuid::from_u64_pair(rng.next_u64(), rng.next_u64());
+            for kind in EventKind::ALL {
+                assert_eq!(id_key(kind, id), format!("{}:{id}", kind.as_str()));
+            }
         }
     }
 }

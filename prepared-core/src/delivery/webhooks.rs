@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -241,8 +242,14 @@ impl Webhooks {
         B: http_body::Body,
         B::Error: Into<BoxError>,
     {
+        let mut read = std::pin::pin!(read_limited(body, self.inner.body_limit));
+        // A body of a few hundred bytes has usually arrived with the head: read at once, it
+        // needs no timer (setting one up reads the clock and the runtime's handle).
+        if let Poll::Ready(read) = futures_util::poll!(read.as_mut()) {
+            return read;
+        }
         let timeout = self.inner.body_timeout;
-        match tokio::time::timeout(timeout, read_limited(body, self.inner.body_limit)).await {
+        match tokio::time::timeout(timeout, read).await {
             Ok(read) => read,
             Err(_) => Err(Rejection::BodyTimeout { timeout }),
         }

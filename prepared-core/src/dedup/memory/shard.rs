@@ -102,7 +102,7 @@ struct State {
     next_stamp: u64,
 }
 
-/// What [`make_room`] did.
+/// What [`State::make_room`] did.
 pub(super) struct Evicted {
     /// Done keys dropped before the end of their retention.
     pub(super) early: usize,
@@ -202,8 +202,8 @@ impl Shard {
         match state.find(key) {
             Some((slot, place)) if Entry(state.ring.get(place).word).is_claim(token) => {
                 // The place stays in the ring, vacant, until the ring's head reaches it.
-                *state.ring.word_mut(place) = VACANT;
                 state.index.remove(slot);
+                *state.ring.word_mut(place) = VACANT;
                 state.live -= 1;
                 true
             }

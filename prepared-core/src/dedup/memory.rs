@@ -55,9 +55,9 @@ const MAX_SHARDS: usize = 64;
 /// each under its own lock and on its own cache line. A shard keeps its keys as 24-byte
 /// entries in a ring, in the order they came in, and finds them through an index of 8-byte
 /// slots (32 bits of the hash and the entry's place; linear probing, 37 % to 75 % full).
-/// So a new key is looked up in the index alone, which is a third the size of the entries
-/// and stays in the processor's caches far better, and is written next to the previous new
-/// key; a key already held costs one more read, of its entry. About 41 bytes a key at a
+/// So a new key is looked up in the index alone (a slot is a third the size of an entry, so
+/// the index stays in the processor's caches far better than the entries would), and is
+/// written next to the previous new key; a key already held costs one more read, of its entry. About 41 bytes a key at a
 /// million keys (the ring's 24 and the index's 17; `benches/dedup.rs` measures it). A claim
 /// or completion is one hash of the key (SipHash-1-3, 128-bit output, one pass), one clock
 /// read and one lookup under one shard's lock; nothing waits, so the futures of the

@@ -47,6 +47,8 @@ pub(crate) struct Lanes {
     workers: Mutex<Vec<JoinHandle<()>>>,
     state: watch::Sender<LaneState>,
     processor: Arc<Processor>,
+    /// The most events one lane's `backlog` may count: its share of the queue's capacity.
+    per_lane: usize,
     /// Where processing that did not finish in its first poll continues.
     runtime: tokio::runtime::Handle,
     hasher: std::collections::hash_map::RandomState,
@@ -59,8 +61,6 @@ struct Lane {
     turn: Arc<Mutex<()>>,
     /// Events sent to the worker and not yet processed to their end.
     backlog: Arc<AtomicUsize>,
-    /// The most events `backlog` may count: the lane's share of the queue's capacity.
-    capacity: usize,
 }
 
 impl Lanes {
@@ -81,7 +81,6 @@ impl Lanes {
                 sender,
                 turn: Arc::new(Mutex::new(())),
                 backlog: Arc::new(AtomicUsize::new(0)),
-                capacity: per_lane,
             };
             workers.push(runtime.spawn(run_lane(
                 receiver,
@@ -97,6 +96,7 @@ impl Lanes {
             workers: Mutex::new(workers),
             state,
             processor,
+            per_lane,
             runtime: runtime.clone(),
             hasher: std::collections::hash_map::RandomState::new(),
         }
@@ -146,7 +146,7 @@ impl Lanes {
         // Counted before sending so that the worker's decrements never come first. The
         // event the worker holds while it waits for the turn counts too, so a lane never
         // takes more than its capacity.
-        if lane.backlog.fetch_add(1, Ordering::AcqRel) >= lane.capacity {
+        if lane.backlog.fetch_add(1, Ordering::AcqRel) >= self.per_lane {
             lane.backlog.fetch_sub(1, Ordering::AcqRel);
             return Err((Box::new(job), Unavailable::QueueFull));
         }

@@ -275,9 +275,10 @@ impl Webhooks {
             token,
         };
         match self.inner.ack_mode {
-            // `run_once` holds the callback's future: boxed, so that this future (which every
-            // delivery's future holds, and the adapters move) stays small on the hot path.
-            AckMode::AfterProcessing => Box::pin(self.inner.processor.run_once(job))
+            AckMode::AfterProcessing => self
+                .inner
+                .processor
+                .run_once(job)
                 .await
                 .map(|()| Accepted::Processed)
                 .map_err(|_| Rejection::ProcessingFailed),
@@ -289,7 +290,8 @@ impl Webhooks {
         let processor = &self.inner.processor;
         if processor.callbacks.for_kind(job.event.kind()).is_none() {
             // Nothing to run later: acknowledge and count it now.
-            return Box::pin(processor.run_once(job))
+            return processor
+                .run_once(job)
                 .await
                 .map(|()| Accepted::Unhandled)
                 .map_err(|_| Rejection::ProcessingFailed);

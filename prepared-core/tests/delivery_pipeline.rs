@@ -179,6 +179,35 @@ async fn a_panicking_callback_is_a_failure_and_the_worker_survives() {
     assert_eq!(webhooks.stats().callback_failures, 1);
 }
 
+/// A panic in the callback's own body (before it returns its future) is caught too, on the
+/// delivery's first, inline attempt, and the event is retried.
+#[tokio::test(flavor = "current_thread")]
+async fn a_callback_that_panics_before_its_future_is_retried() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .retry_policy(fast_retries(3))
+        .on_caller_location(move |_location: CallerLocation| {
+            assert!(
+                counted.fetch_add(1, Ordering::SeqCst) != 0,
+                "the first call panics"
+            );
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .expect("builds");
+
+    let response = webhooks.handle(delivery(caller_location(4, 1))).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(support::body_json(response).await["status"], "queued");
+    support::eventually_async("processed on the retry", || webhooks.stats().processed == 1).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(webhooks.stats().callback_failures, 1);
+    let redelivery = webhooks.handle(delivery(caller_location(4, 1))).await;
+    assert_eq!(support::body_json(redelivery).await["status"], "duplicate");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_incidents_events_are_processed_in_arrival_order() {
     let seen: Arc<Mutex<HashMap<uuid::Uuid, Vec<uuid::Uuid>>>> = Arc::default();

@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, CatchUnwind};
 
 use crate::{Event, EventKind};
 
@@ -54,14 +56,57 @@ impl Callbacks {
 
     /// Runs `callback` on `event`; an error or a panic becomes a [`CallbackError`].
     pub(crate) async fn call(callback: &Callback, event: Event) -> Result<(), CallbackError> {
-        // The call itself runs inside the guarded future, so a panic in the closure body is
-        // caught as well as one in the future it returns.
-        let run = async { callback(event).await };
-        match AssertUnwindSafe(run).catch_unwind().await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(CallbackError::Failed(error)),
-            Err(panic) => Err(CallbackError::Panicked(panic_message(panic.as_ref()))),
+        Attempt::start(callback, event).await
+    }
+}
+
+/// One run of a callback on an event: its future, with panics caught (in the call that
+/// returns the future as well as in the future). It is small and can be moved between polls
+/// (the callback's future is boxed already), so a delivery can poll it once and hand it, still
+/// running, to a task.
+pub(crate) enum Attempt {
+    Running(CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<(), BoxError>>>>),
+    /// The outcome, before it is read; `None` after.
+    Finished(Option<Result<(), CallbackError>>),
+}
+
+impl Attempt {
+    /// Calls `callback` with `event`.
+    pub(crate) fn start(callback: &Callback, event: Event) -> Self {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| callback(event))) {
+            Ok(future) => Self::Running(AssertUnwindSafe(future).catch_unwind()),
+            Err(panic) => {
+                Self::finished(Err(CallbackError::Panicked(panic_message(panic.as_ref()))))
+            }
         }
+    }
+
+    /// An attempt that ended with `outcome`.
+    pub(crate) fn finished(outcome: Result<(), CallbackError>) -> Self {
+        Self::Finished(Some(outcome))
+    }
+}
+
+impl Future for Attempt {
+    type Output = Result<(), CallbackError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let outcome = match self.get_mut() {
+            Self::Running(future) => match future.poll_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(Ok(()))) => Ok(()),
+                Poll::Ready(Ok(Err(error))) => Err(CallbackError::Failed(error)),
+                Poll::Ready(Err(panic)) => {
+                    Err(CallbackError::Panicked(panic_message(panic.as_ref())))
+                }
+            },
+            Self::Finished(outcome) => outcome.take().unwrap_or_else(|| {
+                Err(CallbackError::Panicked(
+                    "the callback's outcome was read twice".to_owned(),
+                ))
+            }),
+        };
+        Poll::Ready(outcome)
     }
 }
 

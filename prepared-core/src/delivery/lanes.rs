@@ -18,10 +18,12 @@
 //! arrive while the turn is held wait in the lane's channel, and the worker takes the turn
 //! for each of them, so the order is the order of arrival either way.
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hash};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, watch};
@@ -29,6 +31,7 @@ use tokio::task::JoinHandle;
 
 use futures_util::future::BoxFuture;
 
+use super::callbacks::Attempt;
 use super::processor::{Job, Processor};
 use super::queue::EventQueue;
 use super::{Accepted, ShutdownReport, Unavailable};
@@ -104,7 +107,7 @@ impl Lanes {
 
     /// Runs a job at once if its lane is idle, else queues it on its lane; or gives it back
     /// with the reason it can be neither.
-    async fn submit(&self, job: Job) -> Result<Accepted, (Box<Job>, Unavailable)> {
+    fn submit(&self, job: Job) -> Result<Accepted, (Box<Job>, Unavailable)> {
         let lane = &self.lanes[match job.event.incident_id() {
             Some(incident) => self.lane_of(incident),
             None => self.lane_of(&job.key),
@@ -117,29 +120,66 @@ impl Lanes {
         if let Ok(turn) = Arc::clone(&lane.turn).try_lock_owned()
             && lane.backlog.load(Ordering::Acquire) == 0
         {
-            return Ok(self.run_now(turn, job).await);
+            return Ok(self.run_now(turn, job));
         }
         self.send(lane, job)
     }
 
-    /// Processes a job holding its lane's turn: one poll here, the rest on a task of its own.
-    async fn run_now(&self, turn: OwnedMutexGuard<()>, job: Job) -> Accepted {
+    /// Processes a job holding its lane's turn: the callback polled once here, the rest on a
+    /// task of its own.
+    ///
+    /// Only the callback's future (boxed already) and, after a success, the claim's
+    /// completion are set up here: when both finish in their first poll, which is the common
+    /// case, no future of the retry loop is built, boxed or moved. The first polls use a
+    /// no-op waker: what does not finish in them goes to a task, whose own first poll
+    /// registers its waker, so no wake-up is lost.
+    fn run_now(&self, turn: OwnedMutexGuard<()>, job: Job) -> Accepted {
+        let mut cx = Context::from_waker(Waker::noop());
+        let processor = &self.processor;
+        let Some(callback) = processor.callbacks.for_kind(job.event.kind()) else {
+            // Not reached: events without a callback are answered before the lanes.
+            return self.continue_later(turn, job, None);
+        };
+        let mut attempt = Attempt::start(callback, job.event.clone());
+        match Pin::new(&mut attempt).poll(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                let processor = Arc::clone(processor);
+                let mut completion = Box::pin(async move {
+                    processor.succeeded(&job).await;
+                    drop(turn);
+                });
+                match completion.as_mut().poll(&mut cx) {
+                    Poll::Ready(()) => Accepted::Processed,
+                    // A dedup store that answers later (Redis).
+                    Poll::Pending => {
+                        drop(self.runtime.spawn(completion));
+                        Accepted::Queued
+                    }
+                }
+            }
+            // The retries (after a failure) or the rest of the callback: the attempt goes on.
+            Poll::Ready(Err(error)) => {
+                self.continue_later(turn, job, Some(Attempt::finished(Err(error))))
+            }
+            Poll::Pending => self.continue_later(turn, job, Some(attempt)),
+        }
+    }
+
+    /// Hands a job whose first attempt is under way (or done, or not started) to a task of
+    /// its own, which keeps the lane's turn until the job is processed.
+    fn continue_later(
+        &self,
+        turn: OwnedMutexGuard<()>,
+        job: Job,
+        first: Option<Attempt>,
+    ) -> Accepted {
         let processor = Arc::clone(&self.processor);
         let mut state = self.state.subscribe();
-        let mut processing = Box::pin(async move {
-            let completed = processor.process(job, &mut state).await;
+        drop(self.runtime.spawn(async move {
+            processor.process_from(job, first, &mut state).await;
             drop(turn);
-            completed
-        });
-        match futures_util::poll!(processing.as_mut()) {
-            Poll::Ready(true) => Accepted::Processed,
-            // Handed to the dead-letter hook, as it would have been from the queue.
-            Poll::Ready(false) => Accepted::Queued,
-            Poll::Pending => {
-                drop(self.runtime.spawn(processing));
-                Accepted::Queued
-            }
-        }
+        }));
+        Accepted::Queued
     }
 
     fn send(&self, lane: &Lane, job: Job) -> Result<Accepted, (Box<Job>, Unavailable)> {
@@ -253,7 +293,7 @@ async fn run_lane(
 
 impl EventQueue for Lanes {
     fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, (Box<Job>, Unavailable)>> {
-        Box::pin(self.submit(job))
+        Box::pin(std::future::ready(self.submit(job)))
     }
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::callbacks::{CallbackError, Callbacks};
+use super::callbacks::{Attempt, CallbackError, Callbacks};
 use super::hooks::{DeadLetter, DeadLetterReason, Hook};
 use super::lanes::LaneState;
 use super::settle::{Settle, settle};
@@ -77,7 +77,18 @@ impl Processor {
                 .await;
             return false;
         }
-        match self.run_with_retries(job, state).await {
+        self.process_from(job, None, state).await
+    }
+
+    /// [`process`](Self::process), where the first attempt of the callback was started
+    /// already (by a delivery that polled it once): it is awaited, and counts as the first.
+    pub(crate) async fn process_from(
+        &self,
+        job: Job,
+        first: Option<Attempt>,
+        state: &mut watch::Receiver<LaneState>,
+    ) -> bool {
+        match self.run_with_retries(job, first, state).await {
             Finished::Completed => true,
             Finished::DeadLettered => false,
             Finished::Abandoned {
@@ -98,6 +109,7 @@ impl Processor {
     pub(crate) async fn run_with_retries(
         &self,
         job: Job,
+        mut first: Option<Attempt>,
         state: &mut watch::Receiver<LaneState>,
     ) -> Finished {
         let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
@@ -108,18 +120,22 @@ impl Processor {
         let mut attempts = 0;
         let mut last_error = None;
         while attempts < self.retry.max_attempts {
-            if *state.borrow() == LaneState::Abandon {
-                return Finished::Abandoned {
-                    job: Box::new(job),
-                    attempts,
-                    last_error,
-                };
-            }
+            // An attempt under way is awaited, even when the queue is abandoning its work.
+            let attempt = match first.take() {
+                Some(attempt) => attempt,
+                None if *state.borrow() == LaneState::Abandon => {
+                    return Finished::Abandoned {
+                        job: Box::new(job),
+                        attempts,
+                        last_error,
+                    };
+                }
+                None => Attempt::start(callback, job.event.clone()),
+            };
             attempts += 1;
-            match Callbacks::call(callback, job.event.clone()).await {
+            match attempt.await {
                 Ok(()) => {
-                    self.counters.processed();
-                    self.complete(&job).await;
+                    self.succeeded(&job).await;
                     return Finished::Completed;
                 }
                 Err(error) => {
@@ -168,6 +184,12 @@ impl Processor {
             })
             .await;
         }
+    }
+
+    /// Counts a callback's success and completes the claim.
+    pub(crate) async fn succeeded(&self, job: &Job) {
+        self.counters.processed();
+        self.complete(job).await;
     }
 
     async fn complete(&self, job: &Job) {

@@ -378,7 +378,7 @@ async fn run_lane(
         } else {
             job
         };
-        match processor.run_with_retries(job, &mut state).await {
+        match processor.run_with_retries(job, None, &mut state).await {
             Finished::Completed | Finished::DeadLettered => {
                 acknowledge(&mut connection, &queue, &entry).await
             }

@@ -3,7 +3,8 @@
 //! Not a timing: it pushes `N` distinct deliveries (default 20 000) through
 //! `Webhooks::handle`, in the setup of `benches/pipeline.rs` (Bearer check, decode, memory
 //! dedup, immediate mode), on a current-thread runtime, inside one function that
-//! `valgrind --tool=callgrind` counts alone:
+//! `valgrind --tool=callgrind` counts alone. Each delivery's future is boxed, as the tower
+//! layer does, so its size counts too:
 //!
 //! ```text
 //! cargo bench -p prepared-core --bench instructions --no-run
@@ -47,7 +48,8 @@ fn handle_all(
     runtime.block_on(async {
         let mut answered = 0;
         for request in requests {
-            let response = webhooks.handle(request).await;
+            // Boxed, as the tower layer boxes it: the size of the future counts.
+            let response = Box::pin(webhooks.handle(request)).await;
             answered += usize::from(response.status() == 200);
             black_box(response);
         }

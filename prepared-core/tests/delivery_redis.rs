@@ -90,3 +90,65 @@ async fn redis_down_answers_503_and_redis_back_processes_once() {
         "each event's callback ran exactly once"
     );
 }
+
+/// In the immediate mode with Redis dedup, a quick callback runs in the delivery, but the
+/// claim's completion (a round trip) cannot finish in that first poll: it goes on on a task,
+/// the delivery is answered `queued`, and once it landed a redelivery is a duplicate. The
+/// incident's next events are processed too (the task gives the lane back).
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn immediate_mode_completes_the_redis_claim_after_the_answer() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
+    let store = RedisDedupStore::builder()
+        .prefix(format!("prepared-test:{}:", uuid::Uuid::new_v4().simple()))
+        .connect(&url)
+        .await
+        .expect("Redis is reachable");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .dedup_store(store)
+        .on_caller_location(move |_location: CallerLocation| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .expect("builds");
+
+    let first = webhooks.handle(delivery(caller_location(10, 1))).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(support::body_json(first).await["status"], "queued");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the callback ran in the delivery"
+    );
+    let mut redelivery = String::new();
+    for _ in 0..50 {
+        let answer = webhooks.handle(delivery(caller_location(10, 1))).await;
+        redelivery = support::body_json(answer).await["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if redelivery == "duplicate" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(redelivery, "duplicate", "the completion landed");
+    for n in 2..=4 {
+        assert_eq!(
+            webhooks
+                .handle(delivery(caller_location(10, n)))
+                .await
+                .status(),
+            200
+        );
+    }
+    support::eventually_async("the incident's next events", || {
+        calls.load(Ordering::SeqCst) == 4
+    })
+    .await;
+    assert_eq!(webhooks.stats().processed, 4);
+}

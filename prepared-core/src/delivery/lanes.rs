@@ -33,7 +33,7 @@ use futures_util::future::BoxFuture;
 
 use super::callbacks::Attempt;
 use super::processor::{Job, Processor};
-use super::queue::EventQueue;
+use super::queue::{Enqueued, EventQueue};
 use super::{Accepted, ShutdownReport, Unavailable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,19 +143,17 @@ impl Lanes {
         let mut attempt = Attempt::start(callback, job.event.clone());
         match Pin::new(&mut attempt).poll(&mut cx) {
             Poll::Ready(Ok(())) => {
-                let processor = Arc::clone(processor);
-                let mut completion = Box::pin(async move {
-                    processor.succeeded(&job).await;
-                    drop(turn);
-                });
-                match completion.as_mut().poll(&mut cx) {
-                    Poll::Ready(()) => Accepted::Processed,
-                    // A dedup store that answers later (Redis).
-                    Poll::Pending => {
-                        drop(self.runtime.spawn(completion));
-                        Accepted::Queued
-                    }
+                if processor.succeeded_now(&job) {
+                    return Accepted::Processed;
                 }
+                // A dedup store that answers later (Redis): the completion, again, on a task
+                // that keeps the turn until it is done.
+                let processor = Arc::clone(processor);
+                drop(self.runtime.spawn(async move {
+                    processor.complete(&job).await;
+                    drop(turn);
+                }));
+                Accepted::Queued
             }
             // The retries (after a failure) or the rest of the callback: the attempt goes on.
             Poll::Ready(Err(error)) => {
@@ -292,8 +290,8 @@ async fn run_lane(
 }
 
 impl EventQueue for Lanes {
-    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, (Box<Job>, Unavailable)>> {
-        Box::pin(std::future::ready(self.submit(job)))
+    fn enqueue(&self, job: Job) -> Enqueued<'_> {
+        Enqueued::Now(self.submit(job))
     }
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::callbacks::{Attempt, CallbackError, Callbacks};
 use super::hooks::{DeadLetter, DeadLetterReason, Hook};
 use super::lanes::LaneState;
-use super::settle::{Settle, settle};
+use super::settle::{Settle, settle, settle_now};
 use super::{RetryPolicy, stats::Counters};
 use crate::dedup::{ClaimToken, DedupStore};
 use crate::{DedupKey, Event};
@@ -192,7 +192,14 @@ impl Processor {
         self.complete(job).await;
     }
 
-    async fn complete(&self, job: &Job) {
+    /// [`succeeded`](Self::succeeded) without waiting: `false` when the store did not
+    /// answer at once, and the claim is still to be completed (with [`complete`](Self::complete)).
+    pub(crate) fn succeeded_now(&self, job: &Job) -> bool {
+        self.counters.processed();
+        settle_now(&self.dedup, Settle::Complete, &job.key, job.token)
+    }
+
+    pub(crate) async fn complete(&self, job: &Job) {
         settle(&self.dedup, Settle::Complete, &job.key, job.token).await;
     }
 

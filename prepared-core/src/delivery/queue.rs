@@ -18,8 +18,24 @@ pub(crate) trait EventQueue: Send + Sync + 'static {
     /// Queues a claimed event (or processes it at once, if the queue can do that without
     /// making the delivery wait: [`Accepted::Processed`]), or gives it back with the reason it
     /// cannot be queued now.
-    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, (Box<Job>, Unavailable)>>;
+    fn enqueue(&self, job: Job) -> Enqueued<'_>;
 
     /// Stops taking events and processes what is queued within `deadline`.
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport>;
+}
+
+/// What [`EventQueue::enqueue`] answers: at once (the in-memory lanes), or after some I/O.
+pub(crate) enum Enqueued<'a> {
+    Now(Result<Accepted, (Box<Job>, Unavailable)>),
+    Later(BoxFuture<'a, Result<Accepted, (Box<Job>, Unavailable)>>),
+}
+
+impl Enqueued<'_> {
+    /// The answer.
+    pub(crate) async fn answer(self) -> Result<Accepted, (Box<Job>, Unavailable)> {
+        match self {
+            Self::Now(answer) => answer,
+            Self::Later(answer) => answer.await,
+        }
+    }
 }

@@ -15,7 +15,7 @@ use super::lanes::LaneState;
 use futures_util::future::BoxFuture;
 
 use super::processor::{Finished, Job, Processor};
-use super::queue::EventQueue;
+use super::queue::{Enqueued, EventQueue};
 use super::{Accepted, ShutdownReport, Unavailable};
 use crate::dedup::{Claim, ClaimToken};
 use crate::{DedupKey, Event};
@@ -416,13 +416,13 @@ async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueu
 }
 
 impl EventQueue for RedisLanes {
-    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, (Box<Job>, Unavailable)>> {
-        Box::pin(async move {
+    fn enqueue(&self, job: Job) -> Enqueued<'_> {
+        Enqueued::Later(Box::pin(async move {
             match self.append(&job).await {
                 Ok(()) => Ok(Accepted::Queued),
                 Err(reason) => Err((Box::new(job), reason)),
             }
-        })
+        }))
     }
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {

@@ -9,6 +9,7 @@
 //! operations are safe to repeat (see [`ClaimToken`]).
 
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::DedupKey;
@@ -40,6 +41,33 @@ impl Settle {
     }
 }
 
+/// [`settle`] without waiting: when the store answers in its first poll (the memory store
+/// always does), the claim is settled (or, if the store failed, retried in the background)
+/// and the answer is `true`. Otherwise the operation is dropped and the answer is `false`:
+/// the caller settles again, with [`settle`] (both operations can be repeated).
+///
+/// It polls with a no-op waker: nothing is left waiting on it.
+pub(crate) fn settle_now(
+    store: &Arc<dyn DedupStore>,
+    how: Settle,
+    key: &DedupKey,
+    token: ClaimToken,
+) -> bool {
+    let mut cx = Context::from_waker(Waker::noop());
+    let result = match how {
+        Settle::Complete => store.complete(key, &token).as_mut().poll(&mut cx),
+        Settle::Release => store.release(key, &token).as_mut().poll(&mut cx),
+    };
+    match result {
+        Poll::Ready(Ok(())) => true,
+        Poll::Ready(Err(error)) => {
+            failed(store, how, key, token, &error);
+            true
+        }
+        Poll::Pending => false,
+    }
+}
+
 /// Completes or releases a claim; when the store fails, retries in the background.
 pub(crate) async fn settle(
     store: &Arc<dyn DedupStore>,
@@ -48,9 +76,19 @@ pub(crate) async fn settle(
     token: ClaimToken,
 ) {
     if let Err(error) = how.apply(store.as_ref(), key, &token).await {
-        tracing::warn!(event = %key, ?how, %error, "could not settle the claim; retrying in the background");
-        settle_later(Arc::clone(store), how, key.clone(), token);
+        failed(store, how, key, token, &error);
     }
+}
+
+fn failed(
+    store: &Arc<dyn DedupStore>,
+    how: Settle,
+    key: &DedupKey,
+    token: ClaimToken,
+    error: &DedupError,
+) {
+    tracing::warn!(event = %key, ?how, %error, "could not settle the claim; retrying in the background");
+    settle_later(Arc::clone(store), how, key.clone(), token);
 }
 
 /// Retries a settlement in the background (also usable where nothing can be awaited).

@@ -297,7 +297,7 @@ impl Webhooks {
                 .map_err(|_| Rejection::ProcessingFailed);
         }
         let queued = match &self.inner.queue {
-            Some(queue) => queue.enqueue(job).await,
+            Some(queue) => queue.enqueue(job).answer().await,
             None => Err((Box::new(job), Unavailable::ShuttingDown)),
         };
         match queued {

@@ -790,14 +790,18 @@ fn coordinate(raw: Raw<'_>, check: fn(f64) -> Result<f64, serde_json::Error>) ->
 /// `str::parse` rounds correctly too). `None` for a value out of `f64`'s range (which
 /// `serde_json` refuses) and for very long or extreme tokens, which `serde_json` decides.
 fn float(token: &str) -> Option<f64> {
-    let (mantissa, exponent) = match token.find(['e', 'E']) {
-        Some(at) => (&token[..at], token.get(at + 1..)?),
-        None => (token, "0"),
-    };
-    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
-    let exponent: i32 = exponent.parse().ok()?;
-    if digits > 40 || !(-300..=300).contains(&exponent) {
-        return None;
+    // The common case, a coordinate: no exponent, and too short to hold more than 40 digits.
+    // Only other tokens need the checks.
+    if token.len() > 40 || token.bytes().any(|byte| byte | 0x20 == b'e') {
+        let (mantissa, exponent) = match token.find(['e', 'E']) {
+            Some(at) => (&token[..at], token.get(at + 1..)?),
+            None => (token, "0"),
+        };
+        let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
+        let exponent: i32 = exponent.parse().ok()?;
+        if digits > 40 || !(-300..=300).contains(&exponent) {
+            return None;
+        }
     }
     token.parse::<f64>().ok().filter(|value| value.is_finite())
 }
@@ -1057,6 +1061,10 @@ mod tests {
             "4.9e-324",
             "1e400",
             "123456789012345678901234567890",
+            // Longer than 40 bytes: the full checks.
+            "123456789012345678901234567890123456789012345",
+            "0.0000000000000000000000000000000000000000001",
+            "37.774900000000000000000000000000000000000000",
         ]
         .iter()
         .map(|token| (*token).to_owned())

@@ -274,6 +274,18 @@ async fn serve_jwks(server: &MockServer, keys: &[serde_json::Value]) {
         .await;
 }
 
+/// Serves `keys` from now on, with no moment in between where `/jwks` is not served (as
+/// [`serve_jwks`]'s reset has): the new answer is mounted with a higher priority than the
+/// default one.
+async fn rotate_jwks(server: &MockServer, keys: &[serde_json::Value]) {
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks(keys)))
+        .with_priority(1)
+        .mount(server)
+        .await;
+}
+
 async fn jwks_fetches(server: &MockServer) -> usize {
     server
         .received_requests()
@@ -609,7 +621,8 @@ async fn validations_racing_a_rotation_stay_consistent() {
         let server = &server;
         async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            serve_jwks(server, &[jwk("rsa_b", Algorithm::RS256, "b")]).await;
+            // Atomically: a fetch in a gap would rightly answer 503 (`jwks_unavailable`).
+            rotate_jwks(server, &[jwk("rsa_b", Algorithm::RS256, "b")]).await;
         }
     };
     let racers = (0..200).map(|n| {

@@ -52,10 +52,9 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if request.uri().path() == &*self.path {
-            let webhooks = self.webhooks.clone();
             ResponseFuture {
                 kind: Kind::Webhook {
-                    future: Box::pin(async move { webhooks.handle(request).await }),
+                    future: Box::pin(self.webhooks.handle(request)),
                 },
             }
         } else {

@@ -47,7 +47,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let webhooks = self.webhooks.clone();
-        Box::pin(async move { Ok(webhooks.handle(request).await.map(Full::new)) })
+        let handled = self.webhooks.handle(request);
+        Box::pin(async move { Ok(handled.await.map(Full::new)) })
     }
 }

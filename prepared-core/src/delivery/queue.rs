@@ -26,16 +26,9 @@ pub(crate) trait EventQueue: Send + Sync + 'static {
 
 /// What [`EventQueue::enqueue`] answers: at once (the in-memory lanes), or after some I/O.
 pub(crate) enum Enqueued<'a> {
+    /// The in-memory lanes answer at once.
     Now(Result<Accepted, (Box<Job>, Unavailable)>),
+    /// The durable queue (feature `redis`) answers once Redis has the event.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Later(BoxFuture<'a, Result<Accepted, (Box<Job>, Unavailable)>>),
-}
-
-impl Enqueued<'_> {
-    /// The answer.
-    pub(crate) async fn answer(self) -> Result<Accepted, (Box<Job>, Unavailable)> {
-        match self {
-            Self::Now(answer) => answer,
-            Self::Later(answer) => answer.await,
-        }
-    }
 }

@@ -19,7 +19,7 @@ use super::claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 use super::hooks::{DeadLetter, Hook, InvalidPayload};
 use super::lanes::Lanes;
 use super::processor::{Job, Processor};
-use super::queue::EventQueue;
+use super::queue::{Enqueued, EventQueue};
 use super::settle::{Settle, settle};
 use super::{Rejection, RetryPolicy, Stats, Unavailable};
 use crate::auth::{Authenticator, Principal};
@@ -128,11 +128,18 @@ impl Webhooks {
     ///
     /// Runs in a `prepared_webhook` tracing span with the event's kind, dedup key and
     /// incident id, the outcome, the status and the latency; never the payload.
-    pub async fn handle<B>(&self, request: Request<B>) -> Response<Bytes>
+    ///
+    /// The future owns what it needs (a clone of the receiver, the request's head and body),
+    /// so it can be boxed or spawned as it is. It is kept small, about 1 KB (the adapters box
+    /// it, and a small box comes from the allocator's per-thread cache): it holds the
+    /// request's head and body but not the request they came from, and the rare steps' own
+    /// futures are boxed.
+    pub fn handle<B>(&self, request: Request<B>) -> impl Future<Output = Response<Bytes>> + use<B>
     where
         B: http_body::Body,
         B::Error: Into<BoxError>,
     {
+        let this = self.clone();
         let started = Instant::now();
         let span = tracing::info_span!(
             "prepared_webhook",
@@ -143,15 +150,15 @@ impl Webhooks {
             status = tracing::field::Empty,
             latency_us = tracing::field::Empty,
         );
+        let (head, body) = request.into_parts();
         async move {
-            let (head, body) = request.into_parts();
             let result = async {
-                self.check_head(&head).await?;
-                let body = self.read_body(body).await?;
-                self.receive(body).await
+                this.check_head(&head).await?;
+                let body = this.read_body(body).await?;
+                this.receive(body).await
             }
             .await;
-            let response = self.respond(&result);
+            let response = this.respond(&result);
             let span = tracing::Span::current();
             span.record("status", response.status().as_u16());
             span.record(
@@ -162,7 +169,6 @@ impl Webhooks {
             response
         }
         .instrument(span)
-        .await
     }
 
     /// Turns a step's result into the response to send, recording the outcome in the current
@@ -275,10 +281,9 @@ impl Webhooks {
             token,
         };
         match self.inner.ack_mode {
-            AckMode::AfterProcessing => self
-                .inner
-                .processor
-                .run_once(job)
+            // `run_once` holds the callback's future: boxed, as the other rare paths, so that
+            // the future of every delivery (which the adapters box) stays small.
+            AckMode::AfterProcessing => Box::pin(self.inner.processor.run_once(job))
                 .await
                 .map(|()| Accepted::Processed)
                 .map_err(|_| Rejection::ProcessingFailed),
@@ -290,20 +295,28 @@ impl Webhooks {
         let processor = &self.inner.processor;
         if processor.callbacks.for_kind(job.event.kind()).is_none() {
             // Nothing to run later: acknowledge and count it now.
-            return processor
-                .run_once(job)
+            return Box::pin(processor.run_once(job))
                 .await
                 .map(|()| Accepted::Unhandled)
                 .map_err(|_| Rejection::ProcessingFailed);
         }
         let queued = match &self.inner.queue {
-            Some(queue) => queue.enqueue(job).answer().await,
+            Some(queue) => match queue.enqueue(job) {
+                Enqueued::Now(answer) => answer,
+                Enqueued::Later(answer) => answer.await,
+            },
             None => Err((Box::new(job), Unavailable::ShuttingDown)),
         };
         match queued {
             Ok(accepted) => Ok(accepted),
             Err((job, reason)) => {
-                settle(&processor.dedup, Settle::Release, &job.key, job.token).await;
+                Box::pin(settle(
+                    &processor.dedup,
+                    Settle::Release,
+                    &job.key,
+                    job.token,
+                ))
+                .await;
                 Err(self.unavailable(reason))
             }
         }

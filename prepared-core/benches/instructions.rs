@@ -15,17 +15,14 @@
 //! The total instruction count (`Ir`) divided by `N` is the cost of one delivery, building
 //! the request excluded. Run natively, it only checks that every delivery was answered `200`.
 
+mod support;
+
 use std::hint::black_box;
 
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
-use prepared_core::BoxError;
-use prepared_core::Webhooks;
-use prepared_core::auth::{BearerToken, StaticBearer};
-use prepared_core::event::CallerLocation;
-
-const TOKEN: &str = "bench-token-9f2c4e7a1b";
+use prepared_core::{BoxError, Webhooks};
 
 /// The body type of axum's requests: a boxed body.
 type Body = UnsyncBoxBody<Bytes, BoxError>;
@@ -35,20 +32,7 @@ type Body = UnsyncBoxBody<Bytes, BoxError>;
 /// request, so that the allocator sees allocations and frees alternate as they would.
 #[inline(never)]
 fn untimed_delivery(id: u64) -> http::Request<Body> {
-    let body = format!(
-        r#"{{"type":"caller_location","id":"{}","incident_id":"{}","lat":37.7749,"lng":-122.4194,"created_at":"2024-01-15 10:30:15 UTC","source":"ani_ali"}}"#,
-        uuid::Uuid::from_u64_pair(1, id),
-        uuid::Uuid::from_u64_pair(2, id % 64)
-    );
-    http::Request::post("/webhooks/prepared")
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(
-            Full::new(Bytes::from(body))
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        )
-        .expect("a valid request")
+    support::delivery(id).map(|body| body.map_err(|never| match never {}).boxed_unsync())
 }
 
 /// The counted part: every delivery handled, its answer checked and dropped.
@@ -77,17 +61,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let webhooks = runtime.block_on(async {
-        Webhooks::builder()
-            .authenticator(StaticBearer::new([BearerToken::new(TOKEN)]))
-            .queue_capacity(1 << 20)
-            .on_caller_location(|location: CallerLocation| async move {
-                black_box(location);
-                Ok::<_, std::convert::Infallible>(())
-            })
-            .build()
-            .expect("builds")
-    });
+    let webhooks = runtime.block_on(async { support::webhooks() });
     let answered = handle_all(&runtime, &webhooks, count);
     assert_eq!(answered as u64, count, "every delivery is answered 200");
     println!("instructions: {count} deliveries answered 200");

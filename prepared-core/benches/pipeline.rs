@@ -3,30 +3,13 @@
 //!
 //! `cargo bench -p prepared-core --bench pipeline`
 
-use std::hint::black_box;
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http_body_util::Full;
 use prepared_core::Webhooks;
-use prepared_core::auth::{BearerToken, StaticBearer};
-use prepared_core::event::CallerLocation;
-
-const TOKEN: &str = "bench-token-9f2c4e7a1b";
-
-fn delivery(id: u64) -> http::Request<Full<Bytes>> {
-    let body = format!(
-        r#"{{"type":"caller_location","id":"{}","incident_id":"{}","lat":37.7749,"lng":-122.4194,"created_at":"2024-01-15 10:30:15 UTC","source":"ani_ali"}}"#,
-        uuid::Uuid::from_u64_pair(1, id),
-        uuid::Uuid::from_u64_pair(2, id % 64)
-    );
-    http::Request::post("/webhooks/prepared")
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .expect("a valid request")
-}
+use support::delivery;
 
 fn pipeline(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -34,17 +17,7 @@ fn pipeline(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let webhooks = runtime.block_on(async {
-        Webhooks::builder()
-            .authenticator(StaticBearer::new([BearerToken::new(TOKEN)]))
-            .queue_capacity(1 << 20)
-            .on_caller_location(|location: CallerLocation| async move {
-                black_box(location);
-                Ok::<_, std::convert::Infallible>(())
-            })
-            .build()
-            .expect("builds")
-    });
+    let webhooks = runtime.block_on(async { support::webhooks() });
     let next = AtomicU64::new(0);
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(1));

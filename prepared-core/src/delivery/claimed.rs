@@ -1,5 +1,6 @@
 //! [`ClaimedEvent`]: an event handed to the application's own handler, with its dedup claim.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -45,13 +46,17 @@ impl ClaimedEvent {
     }
 
     /// Marks the event done.
-    pub async fn complete(self) {
-        self.guard.complete().await;
+    ///
+    /// The event and the payload are dropped at once: the future holds only the claim (it
+    /// is part of the handler's future, which the framework boxes).
+    pub fn complete(self) -> impl Future<Output = ()> {
+        self.guard.complete()
     }
 
-    /// Gives the claim up so that the next delivery is processed.
-    pub async fn release(self) {
-        self.guard.release().await;
+    /// Gives the claim up so that the next delivery is processed. Like
+    /// [`complete`](Self::complete), the future holds only the claim.
+    pub fn release(self) -> impl Future<Output = ()> {
+        self.guard.release()
     }
 }
 

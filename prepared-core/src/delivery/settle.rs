@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::DedupKey;
-use crate::dedup::{ClaimToken, DedupError, DedupStore};
+use crate::dedup::{ClaimToken, DedupError, DedupFuture, DedupStore};
 
 /// How long a failed settlement is retried: the default claim TTL (5 minutes).
 pub(crate) const SETTLE_WINDOW: Duration = crate::dedup::DedupConfig::DEFAULT_CLAIM_TTL;
@@ -28,15 +28,16 @@ pub(crate) enum Settle {
 }
 
 impl Settle {
-    async fn apply(
+    /// The store's operation.
+    fn apply<'a>(
         self,
-        store: &dyn DedupStore,
-        key: &DedupKey,
-        token: &ClaimToken,
-    ) -> Result<(), DedupError> {
+        store: &'a dyn DedupStore,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+    ) -> DedupFuture<'a, ()> {
         match self {
-            Self::Complete => store.complete(key, token).await,
-            Self::Release => store.release(key, token).await,
+            Self::Complete => store.complete(key, token),
+            Self::Release => store.release(key, token),
         }
     }
 }
@@ -54,11 +55,11 @@ pub(crate) fn settle_now(
     token: ClaimToken,
 ) -> bool {
     let mut cx = Context::from_waker(Waker::noop());
-    let result = match how {
-        Settle::Complete => store.complete(key, &token).as_mut().poll(&mut cx),
-        Settle::Release => store.release(key, &token).as_mut().poll(&mut cx),
-    };
-    match result {
+    match how
+        .apply(store.as_ref(), key, &token)
+        .as_mut()
+        .poll(&mut cx)
+    {
         Poll::Ready(Ok(())) => true,
         Poll::Ready(Err(error)) => {
             failed(store, how, key, token, &error);
@@ -80,6 +81,7 @@ pub(crate) async fn settle(
     }
 }
 
+/// Logs a settlement the store refused and retries it in the background.
 fn failed(
     store: &Arc<dyn DedupStore>,
     how: Settle,

@@ -53,17 +53,12 @@ impl Callbacks {
             .as_ref()
             .or(self.fallback.as_ref())
     }
-
-    /// Runs `callback` on `event`; an error or a panic becomes a [`CallbackError`].
-    pub(crate) async fn call(callback: &Callback, event: Event) -> Result<(), CallbackError> {
-        Attempt::start(callback, event).await
-    }
 }
 
-/// One run of a callback on an event: its future, with panics caught (in the call that
-/// returns the future as well as in the future). It is small and can be moved between polls
-/// (the callback's future is boxed already), so a delivery can poll it once and hand it, still
-/// running, to a task.
+/// One run of a callback on an event: its future, with panics caught in the call that returns
+/// the future as well as in the future (an error or a panic becomes a [`CallbackError`]). It
+/// is small and can be moved between polls (the callback's future is boxed already), so a
+/// delivery can poll it once and hand it, still running, to a task.
 pub(crate) enum Attempt {
     Running(CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<(), BoxError>>>>),
     /// The outcome, before it is read; `None` after.

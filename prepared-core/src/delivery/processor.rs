@@ -53,7 +53,7 @@ impl Processor {
             self.complete(&job).await;
             return Ok(());
         };
-        match Callbacks::call(callback, job.event.clone()).await {
+        match Attempt::start(callback, job.event.clone()).await {
             Ok(()) => {
                 self.counters.processed();
                 self.complete(&job).await;

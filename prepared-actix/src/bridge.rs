@@ -20,7 +20,7 @@ pub(crate) fn head(request: &HttpRequest) -> http::request::Parts {
     let empty = || http::Request::new(()).into_parts().0;
     let (Ok(method), Ok(uri)) = (
         http::Method::from_bytes(request.method().as_str().as_bytes()),
-        http::Uri::try_from(request.uri().to_string()),
+        uri(request.uri()),
     ) else {
         return empty();
     };
@@ -37,6 +37,15 @@ pub(crate) fn head(request: &HttpRequest) -> http::request::Parts {
         head.headers.append(name, value);
     }
     head
+}
+
+/// The request target as an `http` 1 URI. A server sees the origin form (`/path?query`) but
+/// for proxies' requests, so that is converted without formatting the whole URI.
+fn uri(uri: &actix_web::http::Uri) -> Result<http::Uri, http::uri::InvalidUri> {
+    match (uri.scheme(), uri.path_and_query()) {
+        (None, Some(origin_form)) => http::Uri::try_from(origin_form.as_str()),
+        _ => http::Uri::try_from(uri.to_string()),
+    }
 }
 
 /// The payload as an `http_body::Body`, so the core reads it under its size limit. Chunks
@@ -64,4 +73,48 @@ pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse {
 /// The `Webhooks` in `app_data`.
 pub(crate) fn webhooks(request: &HttpRequest) -> Option<Webhooks> {
     request.app_data::<Webhooks>().cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::head;
+
+    #[test]
+    fn the_head_keeps_method_target_and_every_header_value_in_order() {
+        let request = TestRequest::post()
+            .uri("/webhooks/prepared?tenant=a%20b&x=1")
+            .insert_header(("Authorization", "Bearer abc.def"))
+            .insert_header(("Content-Type", "application/json"))
+            .append_header(("X-Trace", "one"))
+            .append_header(("x-trace", "two, three"))
+            .append_header(("X-Empty", ""))
+            .append_header(("X-Latin", &b"caf\xe9"[..]))
+            .to_http_request();
+
+        let head = head(&request);
+
+        assert_eq!(head.method, http::Method::POST);
+        assert_eq!(head.uri, "/webhooks/prepared?tenant=a%20b&x=1");
+        assert_eq!(head.headers.len(), 6);
+        assert_eq!(head.headers["authorization"], "Bearer abc.def");
+        assert_eq!(head.headers["content-type"], "application/json");
+        let traces: Vec<_> = head.headers.get_all("x-trace").iter().collect();
+        assert_eq!(traces, ["one", "two, three"]);
+        assert_eq!(head.headers["x-empty"], "");
+        assert_eq!(head.headers["x-latin"].as_bytes(), b"caf\xe9");
+    }
+
+    #[test]
+    fn an_absolute_target_is_kept_whole() {
+        let request = TestRequest::get()
+            .uri("http://example.test:8080/webhooks/prepared?x=1")
+            .to_http_request();
+
+        assert_eq!(
+            head(&request).uri,
+            "http://example.test:8080/webhooks/prepared?x=1"
+        );
+    }
 }

@@ -58,16 +58,25 @@ pub(crate) fn body(
     StreamBody::new(payload.map(|chunk| chunk.map(Frame::data)))
 }
 
-/// A core response as an actix response.
+/// A core response as an actix response. Its headers are the core's own, valid under the
+/// same rules in both `http` versions; should one still not convert, the answer is `500`, as
+/// actix's response builder would give.
 pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse {
     let (head, body) = response.into_parts();
     let status = actix_web::http::StatusCode::from_u16(head.status.as_u16())
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    let mut builder = HttpResponse::build(status);
+    let mut answer = HttpResponse::with_body(status, body);
+    let headers = answer.headers_mut();
     for (name, value) in &head.headers {
-        builder.append_header((name.as_str(), value.as_bytes()));
+        let (Ok(name), Ok(value)) = (
+            actix_web::http::header::HeaderName::from_bytes(name.as_str().as_bytes()),
+            actix_web::http::header::HeaderValue::from_bytes(value.as_bytes()),
+        ) else {
+            return HttpResponse::InternalServerError().finish();
+        };
+        headers.append(name, value);
     }
-    builder.body(body)
+    answer.map_into_boxed_body()
 }
 
 /// The `Webhooks` in `app_data`.
@@ -79,7 +88,7 @@ pub(crate) fn webhooks(request: &HttpRequest) -> Option<Webhooks> {
 mod tests {
     use actix_web::test::TestRequest;
 
-    use super::head;
+    use super::{head, response};
 
     #[test]
     fn the_head_keeps_method_target_and_every_header_value_in_order() {
@@ -116,5 +125,35 @@ mod tests {
             head(&request).uri,
             "http://example.test:8080/webhooks/prepared?x=1"
         );
+    }
+
+    #[test]
+    fn the_response_keeps_status_headers_and_body() {
+        let core = http::Response::builder()
+            .status(http::StatusCode::UNAUTHORIZED)
+            .header("www-authenticate", r#"Bearer error="invalid_token""#)
+            .header("content-type", "application/json")
+            .header("vary", "one")
+            .header("vary", "two")
+            .body(bytes::Bytes::from_static(br#"{"error":"unauthorized"}"#))
+            .unwrap();
+
+        let answer = response(core);
+
+        assert_eq!(answer.status(), actix_web::http::StatusCode::UNAUTHORIZED);
+        let headers = answer.headers();
+        assert_eq!(
+            headers.get("www-authenticate").unwrap(),
+            r#"Bearer error="invalid_token""#
+        );
+        assert_eq!(headers.get("content-type").unwrap(), "application/json");
+        let vary: Vec<_> = headers.get_all("vary").collect();
+        assert_eq!(vary, ["one", "two"]);
+        let body = actix_web::body::to_bytes_limited(answer.into_body(), 1024);
+        let body = futures_util::FutureExt::now_or_never(body)
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(body, &br#"{"error":"unauthorized"}"#[..]);
     }
 }

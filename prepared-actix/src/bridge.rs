@@ -39,8 +39,9 @@ pub(crate) fn head(request: &HttpRequest) -> http::request::Parts {
     head
 }
 
-/// The request target as an `http` 1 URI. A server sees the origin form (`/path?query`) but
-/// for proxies' requests, so that is converted without formatting the whole URI.
+/// The request target as an `http` 1 URI. A server sees the origin form (`/path?query`),
+/// except in requests meant for a proxy; it is converted from its text, without formatting
+/// the whole URI.
 fn uri(uri: &actix_web::http::Uri) -> Result<http::Uri, http::uri::InvalidUri> {
     match (uri.scheme(), uri.path_and_query()) {
         (None, Some(origin_form)) => http::Uri::try_from(origin_form.as_str()),
@@ -60,7 +61,7 @@ pub(crate) fn body(
 
 /// A core response as an actix response. Its headers are the core's own, valid under the
 /// same rules in both `http` versions; should one still not convert, the answer is `500`, as
-/// actix's response builder would give.
+/// actix's response builder would give, and the header's name is logged (never its value).
 pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse {
     let (head, body) = response.into_parts();
     let status = actix_web::http::StatusCode::from_u16(head.status.as_u16())
@@ -72,6 +73,7 @@ pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse {
             actix_web::http::header::HeaderName::from_bytes(name.as_str().as_bytes()),
             actix_web::http::header::HeaderValue::from_bytes(value.as_bytes()),
         ) else {
+            tracing::error!(header = %name, "a response header did not convert to actix-web's types");
             return HttpResponse::InternalServerError().finish();
         };
         headers.append(name, value);

@@ -62,6 +62,27 @@ fn the_parser_takes_rfc_6750_credentials_only() {
     }
 }
 
+#[test]
+fn every_byte_is_judged_by_the_b64token_grammar() {
+    // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+    for byte in 0..=u8::MAX {
+        let value = [b"Bearer a".as_slice(), &[byte], b"z"].concat();
+        // Bytes a header value cannot hold (controls but tab) never reach the parser.
+        let Ok(value) = http::HeaderValue::from_bytes(&value) else {
+            continue;
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", value);
+        let expected = if allowed(byte) {
+            Ok(Some(&[b'a', byte, b'z'][..]))
+        } else {
+            Err("malformed_header")
+        };
+        assert_eq!(bearer_token(&headers), expected, "for byte {byte:#04x}");
+    }
+}
+
 fn head(authorization: Option<&str>) -> http::request::Parts {
     let mut builder = http::Request::post("/webhooks/prepared");
     if let Some(value) = authorization {

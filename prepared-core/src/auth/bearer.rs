@@ -8,6 +8,20 @@ use http::header;
 use super::digest::TokenDigest;
 use super::{AuthError, AuthFuture, Authenticator, BearerToken, Principal};
 
+/// The characters of a b64token but for its trailing `=` (RFC 6750 §2.1):
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < table.len() {
+        let b = byte as u8;
+        table[byte] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        byte += 1;
+    }
+    table
+};
+
 /// The token of an `Authorization: Bearer <token>` header: the scheme is matched
 /// case-insensitively, then one or more spaces, then a token68 (RFC 6750 §2.1). `Err` names
 /// why the header is malformed (several `Authorization` headers, another scheme, characters
@@ -41,11 +55,9 @@ pub fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&[u8]>, &'static
     }
     // `1*SP` (RFC 6750 §2.1): spaces only, no tabs.
     let token = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
-    // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    let is_token68 = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(b);
     let padding = token.iter().rev().take_while(|b| **b == b'=').count();
     let characters = &token[..token.len() - padding];
-    if characters.is_empty() || !characters.iter().all(is_token68) {
+    if characters.is_empty() || !characters.iter().all(|b| B64TOKEN[usize::from(*b)]) {
         return Err("malformed_header");
     }
     Ok(Some(token))

@@ -14,9 +14,17 @@ impl TokenDigest {
         Self(Sha256::digest(secret).into())
     }
 
-    /// Constant-time equality.
+    /// Constant-time equality, word by word (`subtle` compares a byte slice a byte at a time,
+    /// each through an optimisation barrier: four words cost an eighth of that).
     pub(crate) fn matches(&self, other: &Self) -> bool {
-        bool::from(self.0.ct_eq(&other.0))
+        bool::from(self.words().ct_eq(&other.words()))
+    }
+
+    fn words(&self) -> [u64; 4] {
+        let (words, []) = self.0.as_chunks::<8>() else {
+            unreachable!("32 bytes are four 8-byte words")
+        };
+        std::array::from_fn(|index| u64::from_ne_bytes(words[index]))
     }
 
     /// The index of the last of `candidates` equal to `self`, comparing with every one (no
@@ -35,5 +43,37 @@ impl TokenDigest {
 impl std::fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TokenDigest([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenDigest;
+
+    #[test]
+    fn digests_match_only_when_every_byte_is_equal() {
+        let digest = TokenDigest::of(b"a token");
+        assert!(digest.matches(&TokenDigest::of(b"a token")));
+        assert!(!digest.matches(&TokenDigest::of(b"another token")));
+        for position in 0..32 {
+            for flip in [0x01, 0x80] {
+                let mut other = digest;
+                other.0[position] ^= flip;
+                assert!(
+                    !digest.matches(&other),
+                    "byte {position} differs by {flip:#x}"
+                );
+                assert!(!other.matches(&digest));
+            }
+        }
+    }
+
+    #[test]
+    fn the_position_is_the_last_match_among_all_candidates() {
+        let [a, b] = [TokenDigest::of(b"a"), TokenDigest::of(b"b")];
+        assert_eq!(a.position_in(&[b, a, b]), Some(1));
+        assert_eq!(a.position_in(&[a, b, a]), Some(2));
+        assert_eq!(a.position_in(&[b, b]), None);
+        assert_eq!(a.position_in(&[]), None);
     }
 }

@@ -63,6 +63,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 port_open() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }
+# The value of `key` ($2) in a `WRK_RESULT key=value ...` line ($1).
+field() { tr ' ' '\n' <<<"$1" | awk -F= -v key="$2" '$1 == key { print $2 }'; }
 
 log "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(valgrind --version)"
 echo "| variant | requests | instructions / request | / bare of its framework |"
@@ -87,9 +89,11 @@ for variant in "${variants[@]}"; do
   wait "$server_pid" || die "$variant failed under valgrind: $(cat "$work/$variant.log")"
   server_pid=""
   result="$(grep '^WRK_RESULT ' "$work/$variant.wrk")" || die "no WRK_RESULT: $(cat "$work/$variant.wrk")"
-  field() { tr ' ' '\n' <<<"$result" | awk -F= -v key="$1" '$1 == key { print $2 }'; }
-  requests="$(field requests)"
-  failed=$(($(field non2xx) + $(field connect_errors) + $(field read_errors) + $(field write_errors) + $(field timeouts)))
+  requests="$(field "$result" requests)"
+  failed=0
+  for counter in non2xx connect_errors read_errors write_errors timeouts; do
+    failed=$((failed + $(field "$result" "$counter")))
+  done
   [ "$failed" -eq 0 ] || die "$variant: $failed failed requests: $result"
   collected="$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$work/$variant.log")"
   [ -n "$requests" ] && [ "$requests" -gt 0 ] && [ -n "$collected" ] \

@@ -55,8 +55,7 @@ impl Processor {
         };
         match Attempt::start(callback, job.event.clone()).await {
             Ok(()) => {
-                self.counters.processed();
-                self.complete(&job).await;
+                self.succeeded(&job).await;
                 Ok(())
             }
             Err(error) => {

@@ -1,6 +1,7 @@
 //! Bridges actix-web's types (http 0.2) to the core's (http 1), and back.
 
 use actix_web::dev::Payload;
+use actix_web::http::header as actix_header;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -29,7 +30,7 @@ pub(crate) fn head(request: &HttpRequest) -> http::request::Parts {
     head.headers.reserve(request.headers().len());
     for (name, value) in request.headers() {
         let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_str().as_bytes()),
+            request_header_name(name),
             http::HeaderValue::from_bytes(value.as_bytes()),
         ) else {
             return empty();
@@ -69,16 +70,65 @@ pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse {
     let mut answer = HttpResponse::with_body(status, body);
     let headers = answer.headers_mut();
     for (name, value) in &head.headers {
-        let (Ok(name), Ok(value)) = (
-            actix_web::http::header::HeaderName::from_bytes(name.as_str().as_bytes()),
-            actix_web::http::header::HeaderValue::from_bytes(value.as_bytes()),
-        ) else {
+        let (Ok(name), Ok(value)) = (header_name(name), header_value(value)) else {
             tracing::error!(header = %name, "a response header did not convert to actix-web's types");
             return HttpResponse::InternalServerError().finish();
         };
         headers.append(name, value);
     }
     answer.map_into_boxed_body()
+}
+
+/// The header names a delivery and its answer usually carry, in both `http` versions: they
+/// convert without parsing either way. Any other is parsed from its text.
+const NAMES: [(actix_header::HeaderName, http::HeaderName); 12] = [
+    (actix_header::HOST, http::header::HOST),
+    (actix_header::AUTHORIZATION, http::header::AUTHORIZATION),
+    (actix_header::CONTENT_TYPE, http::header::CONTENT_TYPE),
+    (actix_header::CONTENT_LENGTH, http::header::CONTENT_LENGTH),
+    (actix_header::USER_AGENT, http::header::USER_AGENT),
+    (actix_header::ACCEPT, http::header::ACCEPT),
+    (actix_header::ACCEPT_ENCODING, http::header::ACCEPT_ENCODING),
+    (actix_header::CONNECTION, http::header::CONNECTION),
+    (actix_header::CACHE_CONTROL, http::header::CACHE_CONTROL),
+    (actix_header::RETRY_AFTER, http::header::RETRY_AFTER),
+    (
+        actix_header::WWW_AUTHENTICATE,
+        http::header::WWW_AUTHENTICATE,
+    ),
+    (actix_header::ALLOW, http::header::ALLOW),
+];
+
+/// A request header's name as the core's.
+fn request_header_name(
+    name: &actix_header::HeaderName,
+) -> Result<http::HeaderName, http::header::InvalidHeaderName> {
+    match NAMES.iter().find(|(actix, _)| actix == name) {
+        Some((_, core)) => Ok(core.clone()),
+        None => http::HeaderName::from_bytes(name.as_str().as_bytes()),
+    }
+}
+
+/// A response header's name as actix's.
+fn header_name(
+    name: &http::HeaderName,
+) -> Result<actix_header::HeaderName, actix_header::InvalidHeaderName> {
+    match NAMES.iter().find(|(_, core)| core == name) {
+        Some((actix, _)) => Ok(actix.clone()),
+        None => actix_header::HeaderName::from_bytes(name.as_str().as_bytes()),
+    }
+}
+
+/// A header value as actix's. The values every acknowledgement carries map to static values,
+/// without a copy; any other is copied.
+fn header_value(
+    value: &http::HeaderValue,
+) -> Result<actix_header::HeaderValue, actix_header::InvalidHeaderValue> {
+    const STATIC: [&str; 2] = ["application/json", "no-store"];
+    match STATIC.into_iter().find(|known| value == *known) {
+        Some(known) => Ok(actix_header::HeaderValue::from_static(known)),
+        None => actix_header::HeaderValue::from_bytes(value.as_bytes()),
+    }
 }
 
 /// The `Webhooks` in `app_data`.
@@ -90,7 +140,16 @@ pub(crate) fn webhooks(request: &HttpRequest) -> Option<Webhooks> {
 mod tests {
     use actix_web::test::TestRequest;
 
-    use super::{head, response};
+    use super::{NAMES, head, header_name, request_header_name, response};
+
+    #[test]
+    fn the_name_table_pairs_each_name_with_itself() {
+        for (actix, core) in &NAMES {
+            assert_eq!(actix.as_str(), core.as_str());
+            assert_eq!(request_header_name(actix).unwrap(), *core);
+            assert_eq!(header_name(core).unwrap(), *actix);
+        }
+    }
 
     #[test]
     fn the_head_keeps_method_target_and_every_header_value_in_order() {
@@ -135,6 +194,7 @@ mod tests {
             .status(http::StatusCode::UNAUTHORIZED)
             .header("www-authenticate", r#"Bearer error="invalid_token""#)
             .header("content-type", "application/json")
+            .header("cache-control", "no-store")
             .header("vary", "one")
             .header("vary", "two")
             .body(bytes::Bytes::from_static(br#"{"error":"unauthorized"}"#))
@@ -149,6 +209,7 @@ mod tests {
             r#"Bearer error="invalid_token""#
         );
         assert_eq!(headers.get("content-type").unwrap(), "application/json");
+        assert_eq!(headers.get("cache-control").unwrap(), "no-store");
         let vary: Vec<_> = headers.get_all("vary").collect();
         assert_eq!(vary, ["one", "two"]);
         let body = actix_web::body::to_bytes_limited(answer.into_body(), 1024);

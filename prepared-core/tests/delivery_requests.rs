@@ -139,6 +139,78 @@ async fn bodies_over_the_limit_get_413() {
     );
 }
 
+/// A body that is not there for its first `pending` polls (each wakes the task again at
+/// once, as a server that feeds the body right after polling its handler), then is `data`.
+struct Late {
+    pending: usize,
+    data: Option<Bytes>,
+}
+
+impl Body for Late {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.pending > 0 {
+            self.pending -= 1;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(self.data.take().map(|data| Ok(Frame::data(data))))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_body_is_read_until_the_body_timeout_and_then_gets_408() {
+    let timeout = std::time::Duration::from_secs(10);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .body_timeout(timeout)
+        .build()
+        .expect("builds");
+    // Not there at the first look, nor at the second, nor at the hundredth.
+    for (n, pending) in [1, 2, 100].into_iter().enumerate() {
+        let request = request("POST", Some(TOKEN), Some("application/json"))
+            .body(Late {
+                pending,
+                data: Some(caller_location(1, n as u128 + 1)),
+            })
+            .expect("request");
+        assert_eq!(webhooks.handle(request).await.status(), 200, "{pending}");
+    }
+    // Sent 9 s late: still in time.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(1);
+    tokio::spawn(async move {
+        tokio::time::sleep(timeout - std::time::Duration::from_secs(1)).await;
+        let _ = sender.send(Ok(Frame::data(caller_location(1, 9)))).await;
+    });
+    let slow = request("POST", Some(TOKEN), Some("application/json"))
+        .body(StreamBody::new(tokio_stream_of(receiver)))
+        .expect("request");
+    assert_eq!(webhooks.handle(slow).await.status(), 200);
+    // Never sent: 408 once the timeout has passed, not before.
+    let started = tokio::time::Instant::now();
+    let never = request("POST", Some(TOKEN), Some("application/json"))
+        .body(Untouched(Arc::new(AtomicBool::new(false))))
+        .expect("request");
+    assert_eq!(webhooks.handle(never).await.status(), 408);
+    let waited = started.elapsed();
+    assert!(
+        waited >= timeout && waited < timeout + std::time::Duration::from_millis(10),
+        "{waited:?}"
+    );
+}
+
+/// The receiver's messages as a stream, until every sender is gone.
+fn tokio_stream_of<T>(
+    mut receiver: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
 #[tokio::test]
 async fn invalid_payloads_get_400_and_reach_the_hook() {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<InvalidPayload>();

@@ -17,16 +17,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app_webhooks = webhooks.clone();
     let server = HttpServer::new(move || {
         let mut app = App::new()
-            .app_data(app_webhooks.clone())
-            .route(WEBHOOK_PATH, webhook_route())
+            .route(WEBHOOK_PATH, webhook_route(app_webhooks.clone()))
             .route(
                 "/health",
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
             );
         if let Some(endpoint) = &token_endpoint {
-            app = app
-                .app_data(endpoint.clone())
-                .route(TOKEN_PATH, token_route());
+            app = app.route(TOKEN_PATH, token_route(endpoint.clone()));
         }
         app
     })

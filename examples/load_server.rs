@@ -387,7 +387,13 @@ mod actix_server {
                     )
                 }
                 // `ActixRoute`; the axum variants never get here.
-                _ => app.route(WEBHOOK_PATH, prepared_actix::webhook_route()),
+                _ => match &app_webhooks {
+                    Some(webhooks) => app.route(
+                        WEBHOOK_PATH,
+                        prepared_actix::webhook_route(webhooks.clone()),
+                    ),
+                    None => app,
+                },
             }
         })
         .workers(workers())

@@ -7,13 +7,10 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body::Frame;
 use http_body_util::StreamBody;
-use prepared_core::Webhooks;
 
 /// The head of an actix request as the core's `http::request::Parts`: method, URI and headers
 /// are copied (a few hundred bytes); the body is not touched.
 ///
-/// The parts are filled in place rather than through `http::request::Builder`, whose every
-/// call moves the whole head (a profile of the route under load showed those copies).
 pub(crate) fn head(request: &HttpRequest) -> http::request::Parts {
     let (mut head, ()) = http::Request::new(()).into_parts();
     // Every part came from a request actix parsed, under the same rules; should one still not
@@ -79,8 +76,8 @@ pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse {
     answer.map_into_boxed_body()
 }
 
-/// The header names a delivery and its answer usually carry, in both `http` versions: they
-/// convert without parsing either way. Any other is parsed from its text.
+/// The header names a delivery and its answer usually carry, paired across both `http`
+/// versions' constants; any other name is parsed from its text.
 const NAMES: [(actix_header::HeaderName, http::HeaderName); 12] = [
     (actix_header::HOST, http::header::HOST),
     (actix_header::AUTHORIZATION, http::header::AUTHORIZATION),
@@ -119,8 +116,7 @@ fn header_name(
     }
 }
 
-/// A header value as actix's. The values every acknowledgement carries map to static values,
-/// without a copy; any other is copied.
+/// A header value as actix's; the two values every acknowledgement carries are static.
 fn header_value(
     value: &http::HeaderValue,
 ) -> Result<actix_header::HeaderValue, actix_header::InvalidHeaderValue> {
@@ -129,11 +125,6 @@ fn header_value(
         Some(known) => Ok(actix_header::HeaderValue::from_static(known)),
         None => actix_header::HeaderValue::from_bytes(value.as_bytes()),
     }
-}
-
-/// The `Webhooks` in `app_data`.
-pub(crate) fn webhooks(request: &HttpRequest) -> Option<Webhooks> {
-    request.app_data::<Webhooks>().cloned()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
+use prepared_core::Webhooks;
 use prepared_core::delivery::{ClaimedEvent, NotClaimed};
 
 use crate::bridge;
@@ -75,7 +76,7 @@ impl FromRequest for PreparedEvent {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let webhooks = bridge::webhooks(request);
+        let webhooks = request.app_data::<Webhooks>().cloned();
         let head = bridge::head(request);
         let payload = payload.take();
         Box::pin(async move {

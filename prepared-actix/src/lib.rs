@@ -1,8 +1,8 @@
 //! Receive [Prepared]'s Partner API webhooks in actix-web.
 //!
-//! Put a [`Webhooks`](prepared_core::Webhooks) in `app_data` (it is cheap to clone), then
-//! either mount the callback pipeline with [`webhook_route`], or take a [`PreparedEvent`] in a
-//! handler of your own:
+//! Mount the callback pipeline of a [`Webhooks`](prepared_core::Webhooks) with
+//! [`webhook_route`], or put the `Webhooks` in `app_data` (it is cheap to clone) and take a
+//! [`PreparedEvent`] in a handler of your own:
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, HttpServer, web};
@@ -22,8 +22,7 @@
 //!         .build()?;
 //!     HttpServer::new(move || {
 //!         App::new()
-//!             .app_data(webhooks.clone())
-//!             .route("/webhooks/prepared", webhook_route())
+//!             .route("/webhooks/prepared", webhook_route(webhooks.clone()))
 //!             .route("/health", web::get().to(HttpResponse::Ok))
 //!     })
 //!     .bind("127.0.0.1:3000")?

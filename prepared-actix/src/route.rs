@@ -1,35 +1,28 @@
 //! [`webhook_route`]: the callback pipeline as an actix route.
 
 use actix_web::{HttpRequest, HttpResponse, Route, web};
+use prepared_core::Webhooks;
 
 use crate::bridge;
 
 /// A route that answers every request as a Prepared delivery with the callback pipeline of
-/// the [`Webhooks`](prepared_core::Webhooks) in `app_data`. It matches every method, so that
-/// a non-`POST` gets `405` with `Allow: POST`:
+/// `webhooks`. It matches every method, so that a non-`POST` gets `405` with `Allow: POST`:
 ///
 /// ```no_run
 /// # use actix_web::App;
 /// # fn app(webhooks: prepared_core::Webhooks) {
-/// App::new()
-///     .app_data(webhooks)
-///     .route("/webhooks/prepared", prepared_actix::webhook_route());
+/// App::new().route("/webhooks/prepared", prepared_actix::webhook_route(webhooks));
 /// # }
 /// ```
-pub fn webhook_route() -> Route {
-    web::route().to(handle)
+pub fn webhook_route(webhooks: Webhooks) -> Route {
+    web::route().to(move |request: HttpRequest, payload: web::Payload| {
+        handle(webhooks.clone(), request, payload)
+    })
 }
 
-async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let Some(webhooks) = bridge::webhooks(&request) else {
-        return HttpResponse::InternalServerError().body("no prepared_core::Webhooks in app_data");
-    };
+async fn handle(webhooks: Webhooks, request: HttpRequest, payload: web::Payload) -> HttpResponse {
     let head = bridge::head(&request);
     let body = bridge::body(payload.into_inner());
-    let request = http::Request::from_parts(head, body);
-    // Boxed on its own: actix boxes this handler's future with its extractors', and with the
-    // delivery's future inside that box would be past the allocator's per-thread cache
-    // (1 032 bytes), taking its slow path on every request.
-    let response = Box::pin(webhooks.handle(request)).await;
+    let response = webhooks.handle(http::Request::from_parts(head, body)).await;
     bridge::response(response)
 }

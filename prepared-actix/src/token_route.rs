@@ -6,8 +6,7 @@ use prepared_core::auth::TokenEndpoint;
 use crate::bridge;
 
 /// A route that answers token requests of the client-credentials grant (RFC 6749 §4.4) with
-/// the [`TokenEndpoint`] in `app_data`; give the webhook the endpoint's
-/// [`validator`](TokenEndpoint::validator):
+/// `endpoint`; give the webhook the endpoint's [`validator`](TokenEndpoint::validator):
 ///
 /// ```no_run
 /// use actix_web::App;
@@ -17,21 +16,21 @@ use crate::bridge;
 /// # fn app(endpoint: TokenEndpoint) -> Result<(), Box<dyn std::error::Error>> {
 /// let webhooks = Webhooks::builder().authenticator(endpoint.validator()).build()?;
 /// App::new()
-///     .app_data(endpoint)
-///     .app_data(webhooks)
-///     .route("/oauth/token", prepared_actix::token_route())
-///     .route("/webhooks/prepared", prepared_actix::webhook_route());
+///     .route("/oauth/token", prepared_actix::token_route(endpoint))
+///     .route("/webhooks/prepared", prepared_actix::webhook_route(webhooks));
 /// # Ok(()) }
 /// ```
-pub fn token_route() -> Route {
-    web::route().to(handle)
+pub fn token_route(endpoint: TokenEndpoint) -> Route {
+    web::route().to(move |request: HttpRequest, payload: web::Payload| {
+        handle(endpoint.clone(), request, payload)
+    })
 }
 
-async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let Some(endpoint) = request.app_data::<TokenEndpoint>().cloned() else {
-        return HttpResponse::InternalServerError()
-            .body("no prepared_core::auth::TokenEndpoint in app_data");
-    };
+async fn handle(
+    endpoint: TokenEndpoint,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let head = bridge::head(&request);
     let body = bridge::body(payload.into_inner());
     bridge::response(endpoint.handle(http::Request::from_parts(head, body)).await)

@@ -13,13 +13,12 @@
 //!   *completed* when the callback succeeds and *released* when it fails, is dead-lettered,
 //!   cannot be queued, or its handler drops it.
 //! - **[`AckMode::Immediate`]** (the default): the event is queued and answered `200` at
-//!   once. Workers run the callbacks; the events of one incident are processed in arrival
-//!   order, different incidents in parallel. A delivery whose incident's lane is idle polls
-//!   the callback once before answering: a callback that finishes in that poll is done before
-//!   the `200` (no hand-off to a worker, which is what costs most on the hot path); one that
-//!   waits goes on on a task of its own, and the delivery is answered at once. A failed callback (an error or a panic, which is
-//!   caught) is retried per the [`RetryPolicy`], then handed to the dead-letter hook with its
-//!   raw payload. A full queue answers `503` with `Retry-After` and releases the claim.
+//!   once. Workers run the callbacks, one worker per lane, each fed by a bounded channel; an
+//!   event's lane is chosen by its incident id, so the events of one incident are processed
+//!   in arrival order, different incidents in parallel. A failed callback (an error or a
+//!   panic, which is caught) is retried per the [`RetryPolicy`], then handed to the
+//!   dead-letter hook with its raw payload. A full lane answers `503` with `Retry-After` and
+//!   releases the claim.
 //! - **[`AckMode::AfterProcessing`]**: the callback runs before the answer; `200` on
 //!   success, `500` on failure with the claim released.
 //! - **Shutdown**: [`Webhooks::shutdown`] stops taking deliveries, drains the queue within a
@@ -35,6 +34,7 @@
 
 mod accepted;
 mod body;
+mod builder;
 mod callbacks;
 mod claimed;
 mod hooks;
@@ -52,7 +52,8 @@ mod webhooks;
 pub use accepted::{Accepted, ShutdownReport};
 #[cfg(feature = "oauth")]
 pub(crate) use body::read_limited;
-pub use callbacks::{BoxError, CallbackError};
+pub use builder::{BuildError, WebhooksBuilder};
+pub use callbacks::{BoxError, CallbackError, CallbackOutput};
 pub use claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
 #[cfg(feature = "redis")]
@@ -62,6 +63,4 @@ pub(crate) use rejection::json_response;
 pub use rejection::{Rejection, Unavailable};
 pub use retry::RetryPolicy;
 pub use stats::Stats;
-pub use webhooks::{
-    AckMode, BuildError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Webhooks, WebhooksBuilder,
-};
+pub use webhooks::{AckMode, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Webhooks};

@@ -551,36 +551,6 @@ async fn a_completion_the_store_refused_is_retried_until_it_lands() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_callback_that_finishes_at_once_is_done_before_the_answer() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&calls);
-    let webhooks = Webhooks::builder()
-        .authenticator(bearer())
-        .on_caller_location(move |_location: CallerLocation| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            async { Ok::<_, std::io::Error>(()) }
-        })
-        .build()
-        .expect("builds");
-
-    // On a current-thread runtime nothing else runs between these lines: no worker took it.
-    let response = webhooks.handle(delivery(caller_location(7, 1))).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        1,
-        "processed before the answer"
-    );
-    assert_eq!(support::body_json(response).await["status"], "processed");
-    let stats = webhooks.stats();
-    assert_eq!((stats.processed, stats.queue_depth), (1, 0));
-
-    let redelivery = webhooks.handle(delivery(caller_location(7, 1))).await;
-    assert_eq!(support::body_json(redelivery).await["status"], "duplicate");
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-}
-
-#[tokio::test(flavor = "current_thread")]
 async fn a_callback_that_waits_is_answered_at_once_and_keeps_its_incidents_order() {
     let gate = Arc::new(Notify::new());
     let seen: Arc<Mutex<Vec<u128>>> = Arc::default();
@@ -617,8 +587,8 @@ async fn a_callback_that_waits_is_answered_at_once_and_keeps_its_incidents_order
     support::eventually_async("both processed", || webhooks.stats().processed == 2).await;
     assert_eq!(*seen.lock().expect("lock"), [1, 2], "arrival order");
 
-    // The lane is idle again: the next event of the incident runs at once.
     let third = webhooks.handle(delivery(caller_location(8, 3))).await;
-    assert_eq!(support::body_json(third).await["status"], "processed");
+    assert_eq!(support::body_json(third).await["status"], "queued");
+    support::eventually_async("the third processed", || webhooks.stats().processed == 3).await;
     assert_eq!(*seen.lock().expect("lock"), [1, 2, 3]);
 }

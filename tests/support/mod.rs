@@ -97,15 +97,13 @@ fn serve_actix(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> SocketAdd
             HttpServer::new(move || {
                 let mut app = App::new()
                     .app_data(webhooks.clone())
-                    .route(PATH, prepared_actix::webhook_route())
+                    .route(PATH, prepared_actix::webhook_route(webhooks.clone()))
                     .route(
                         "/health",
                         web::get().to(|| async { HttpResponse::Ok().body("ok") }),
                     );
                 if let Some(endpoint) = &endpoint {
-                    app = app
-                        .app_data(endpoint.clone())
-                        .route(TOKEN_PATH, prepared_actix::token_route());
+                    app = app.route(TOKEN_PATH, prepared_actix::token_route(endpoint.clone()));
                 }
                 app
             })

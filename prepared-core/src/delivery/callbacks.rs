@@ -2,12 +2,10 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, CatchUnwind};
+use futures_util::future::BoxFuture;
 
 use crate::{Event, EventKind};
 
@@ -16,6 +14,44 @@ pub use crate::BoxError;
 /// A type-erased callback: takes the event, returns its outcome.
 pub(crate) type Callback =
     Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+
+/// What a callback's future may return: `()` for a callback that cannot fail, or
+/// `Result<(), E>` for any error type that converts into a [`BoxError`] (an `Err` is retried
+/// per the [`RetryPolicy`](super::RetryPolicy), then dead-lettered).
+///
+/// ```
+/// # use prepared_core::{Webhooks, auth::{BearerToken, StaticBearer}, event::{CallerLocation, NoteCreated}};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let webhooks = Webhooks::builder()
+///     .authenticator(StaticBearer::new([BearerToken::new("s3cret-token")]))
+///     // Cannot fail:
+///     .on_note_created(|note: NoteCreated| async move { println!("note {}", note.id) })
+///     // May fail, and is then retried:
+///     .on_caller_location(|location: CallerLocation| async move {
+///         std::fs::write("/tmp/last-location", location.id.to_string())
+///     })
+///     .build()?;
+/// # Ok(()) }
+/// ```
+pub trait CallbackOutput: Send + 'static {
+    /// The outcome as the pipeline sees it.
+    fn into_result(self) -> Result<(), BoxError>;
+}
+
+impl CallbackOutput for () {
+    fn into_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<BoxError> + 'static> CallbackOutput for Result<(), E>
+where
+    Self: Send,
+{
+    fn into_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
 
 /// Why a callback did not succeed. Messages come from the application's error or panic, so
 /// they are kept out of the response; the worker logs them at `warn`.
@@ -40,7 +76,7 @@ pub(crate) struct Callbacks {
 
 impl Callbacks {
     pub(crate) fn set(&mut self, kind: EventKind, callback: Callback) {
-        self.by_kind[kind_index(kind)] = Some(callback);
+        self.by_kind[kind as usize] = Some(callback);
     }
 
     pub(crate) fn set_fallback(&mut self, callback: Callback) {
@@ -49,67 +85,24 @@ impl Callbacks {
 
     /// The callback that handles `kind`, if any.
     pub(crate) fn for_kind(&self, kind: EventKind) -> Option<&Callback> {
-        self.by_kind[kind_index(kind)]
+        self.by_kind[kind as usize]
             .as_ref()
             .or(self.fallback.as_ref())
     }
 }
 
-/// One run of a callback on an event: its future, with panics caught in the call that returns
-/// the future as well as in the future (an error or a panic becomes a [`CallbackError`]). It
-/// is small and can be moved between polls (the callback's future is boxed already), so a
-/// delivery can poll it once and hand it, still running, to a task.
-pub(crate) enum Attempt {
-    Running(CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<(), BoxError>>>>),
-    /// The outcome, before it is read; `None` after.
-    Finished(Option<Result<(), CallbackError>>),
-}
-
-impl Attempt {
-    /// Calls `callback` with `event`.
-    pub(crate) fn start(callback: &Callback, event: Event) -> Self {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| callback(event))) {
-            Ok(future) => Self::Running(AssertUnwindSafe(future).catch_unwind()),
-            Err(panic) => {
-                Self::finished(Err(CallbackError::Panicked(panic_message(panic.as_ref()))))
-            }
-        }
+/// Runs `callback` on `event`, turning an error or a panic (in the call or in its future)
+/// into a [`CallbackError`].
+pub(crate) async fn call(callback: &Callback, event: Event) -> Result<(), CallbackError> {
+    let future = match std::panic::catch_unwind(AssertUnwindSafe(|| callback(event))) {
+        Ok(future) => future,
+        Err(panic) => return Err(CallbackError::Panicked(panic_message(panic.as_ref()))),
+    };
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(CallbackError::Failed(error)),
+        Err(panic) => Err(CallbackError::Panicked(panic_message(panic.as_ref()))),
     }
-
-    /// An attempt that ended with `outcome`.
-    pub(crate) fn finished(outcome: Result<(), CallbackError>) -> Self {
-        Self::Finished(Some(outcome))
-    }
-}
-
-impl Future for Attempt {
-    type Output = Result<(), CallbackError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let outcome = match self.get_mut() {
-            Self::Running(future) => match future.poll_unpin(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(Ok(()))) => Ok(()),
-                Poll::Ready(Ok(Err(error))) => Err(CallbackError::Failed(error)),
-                Poll::Ready(Err(panic)) => {
-                    Err(CallbackError::Panicked(panic_message(panic.as_ref())))
-                }
-            },
-            Self::Finished(outcome) => outcome.take().unwrap_or_else(|| {
-                Err(CallbackError::Panicked(
-                    "the callback's outcome was read twice".to_owned(),
-                ))
-            }),
-        };
-        Poll::Ready(outcome)
-    }
-}
-
-fn kind_index(kind: EventKind) -> usize {
-    EventKind::ALL
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(EventKind::ALL.len() - 1)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -123,18 +116,14 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Wraps a typed callback: `project` takes the variant out of the event.
-pub(crate) fn typed<T, F, Fut, E>(project: fn(Event) -> Option<T>, callback: F) -> Callback
+pub(crate) fn typed<T, F, Fut>(project: fn(Event) -> Option<T>, callback: F) -> Callback
 where
     T: Send + 'static,
     F: Fn(T) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), E>> + Send + 'static,
-    E: Into<BoxError> + 'static,
+    Fut: Future<Output: CallbackOutput> + Send + 'static,
 {
     Arc::new(move |event: Event| match project(event) {
-        Some(typed) => {
-            let future = callback(typed);
-            async move { future.await.map_err(Into::into) }.boxed()
-        }
+        Some(typed) => callback(typed).map(CallbackOutput::into_result).boxed(),
         None => async { Err(BoxError::from("callback registered for another event kind")) }.boxed(),
     })
 }

@@ -1,11 +1,11 @@
 //! [`ClaimedEvent`]: an event handed to the application's own handler, with its dedup claim.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
 
+use super::queue::Job;
 use super::settle::{Settle, settle, settle_later};
 use super::{Accepted, Rejection};
 use crate::dedup::{ClaimToken, DedupStore};
@@ -45,18 +45,31 @@ impl ClaimedEvent {
         (self.event, self.guard)
     }
 
-    /// Marks the event done.
-    ///
-    /// The event and the payload are dropped at once: the future holds only the claim (it
-    /// is part of the handler's future, which the framework boxes).
-    pub fn complete(self) -> impl Future<Output = ()> {
-        self.guard.complete()
+    /// Marks the event done: redeliveries are answered as duplicates.
+    pub async fn complete(self) {
+        self.guard.complete().await;
     }
 
-    /// Gives the claim up so that the next delivery is processed. Like
-    /// [`complete`](Self::complete), the future holds only the claim.
-    pub fn release(self) -> impl Future<Output = ()> {
-        self.guard.release()
+    /// Gives the claim up so that the next delivery is processed.
+    pub async fn release(self) {
+        self.guard.release().await;
+    }
+
+    /// Hands the event and its claim over to the pipeline, which completes or releases the
+    /// claim itself.
+    pub(crate) fn into_job(self) -> Job {
+        let Self {
+            event,
+            raw,
+            mut guard,
+        } = self;
+        let (key, token) = guard.disarm();
+        Job {
+            event,
+            raw,
+            key,
+            token,
+        }
     }
 }
 
@@ -103,8 +116,8 @@ impl ClaimGuard {
         }
     }
 
-    /// Hands the claim over to the pipeline, which completes or releases it itself.
-    pub(crate) fn disarm(mut self) -> (DedupKey, ClaimToken) {
+    /// Takes the claim out of the guard, which then does nothing when dropped.
+    fn disarm(&mut self) -> (DedupKey, ClaimToken) {
         match self.claim.take() {
             Some((_, key, token)) => (key, token),
             None => unreachable!("a guard is disarmed once, before anything else takes its claim"),

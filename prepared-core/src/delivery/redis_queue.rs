@@ -11,11 +11,10 @@ use redis::streams::{
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::lanes::LaneState;
 use futures_util::future::BoxFuture;
 
-use super::processor::{Finished, Job, Processor};
-use super::queue::{Enqueued, EventQueue};
+use super::processor::{Finished, Processor};
+use super::queue::{EventQueue, Job, QueueState, Refused};
 use super::{Accepted, ShutdownReport, Unavailable};
 use crate::dedup::{Claim, ClaimToken};
 use crate::{DedupKey, Event};
@@ -139,7 +138,7 @@ impl RedisStreamQueue {
 /// The running queue: the reader task, one worker per lane.
 pub(crate) struct RedisLanes {
     queue: RedisStreamQueue,
-    state: watch::Sender<LaneState>,
+    state: watch::Sender<QueueState>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -156,7 +155,7 @@ impl RedisLanes {
         processor: Arc<Processor>,
         runtime: &tokio::runtime::Handle,
     ) -> Self {
-        let (state, _) = watch::channel(LaneState::Running);
+        let (state, _) = watch::channel(QueueState::Running);
         let mut tasks = Vec::new();
         let mut senders = Vec::new();
         for _ in 0..queue.lanes {
@@ -179,7 +178,7 @@ impl RedisLanes {
 
     /// Appends the job to its lane's stream; `Err` when Redis cannot take it.
     async fn append(&self, job: &Job) -> Result<(), Unavailable> {
-        if *self.state.borrow() != LaneState::Running {
+        if *self.state.borrow() != QueueState::Running {
             return Err(Unavailable::ShuttingDown);
         }
         let stream = self.queue.stream(self.queue.lane_of(&job.event, &job.key));
@@ -204,7 +203,7 @@ impl RedisLanes {
     /// Stops reading; lets each lane finish its entry within `deadline`. What is left stays
     /// pending in Redis for another replica to take over.
     async fn stop(&self, deadline: Duration) -> ShutdownReport {
-        self.state.send_replace(LaneState::Draining);
+        self.state.send_replace(QueueState::Draining);
         let mut tasks = std::mem::take(&mut *self.tasks.lock().await);
         let drained = tokio::time::timeout(deadline, async {
             for task in &mut tasks {
@@ -214,7 +213,7 @@ impl RedisLanes {
         .await
         .is_ok();
         if !drained {
-            self.state.send_replace(LaneState::Abandon);
+            self.state.send_replace(QueueState::Abandon);
             for task in &tasks {
                 task.abort();
             }
@@ -231,9 +230,9 @@ impl RedisLanes {
 async fn read(
     queue: RedisStreamQueue,
     lanes: Vec<mpsc::Sender<Entry>>,
-    state: watch::Receiver<LaneState>,
+    state: watch::Receiver<QueueState>,
 ) {
-    while *state.borrow() == LaneState::Running {
+    while *state.borrow() == QueueState::Running {
         match create_groups(&queue).await {
             Ok(()) => break,
             Err(error) => {
@@ -250,7 +249,7 @@ async fn read(
         .block(500);
     let mut reader = queue.reader.clone();
     let mut last_reclaim = tokio::time::Instant::now();
-    while *state.borrow() == LaneState::Running {
+    while *state.borrow() == QueueState::Running {
         if last_reclaim.elapsed() >= queue.reclaim_idle.min(Duration::from_secs(30)) / 2 {
             last_reclaim = tokio::time::Instant::now();
             reclaim(&queue, &lanes).await;
@@ -351,13 +350,13 @@ async fn run_lane(
     mut entries: mpsc::Receiver<Entry>,
     queue: RedisStreamQueue,
     processor: Arc<Processor>,
-    mut state: watch::Receiver<LaneState>,
+    mut state: watch::Receiver<QueueState>,
 ) {
     let mut connection = queue.connection.clone();
     loop {
         let entry = tokio::select! {
             entry = entries.recv() => entry,
-            _ = state.wait_for(|state| *state != LaneState::Running) => None,
+            _ = state.wait_for(|state| *state != QueueState::Running) => None,
         };
         let Some(entry) = entry else { return };
         let Some(job) = job_of(&entry.entry) else {
@@ -378,7 +377,7 @@ async fn run_lane(
         } else {
             job
         };
-        match processor.run_with_retries(job, None, &mut state).await {
+        match processor.process(job, &mut state).await {
             Finished::Completed | Finished::DeadLettered => {
                 acknowledge(&mut connection, &queue, &entry).await
             }
@@ -416,13 +415,13 @@ async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueu
 }
 
 impl EventQueue for RedisLanes {
-    fn enqueue(&self, job: Job) -> Enqueued<'_> {
-        Enqueued::Later(Box::pin(async move {
+    fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, Refused>> {
+        Box::pin(async move {
             match self.append(&job).await {
                 Ok(()) => Ok(Accepted::Queued),
                 Err(reason) => Err((Box::new(job), reason)),
             }
-        }))
+        })
     }
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {

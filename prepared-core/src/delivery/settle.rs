@@ -9,7 +9,6 @@
 //! operations are safe to repeat (see [`ClaimToken`]).
 
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::DedupKey;
@@ -39,33 +38,6 @@ impl Settle {
             Self::Complete => store.complete(key, token),
             Self::Release => store.release(key, token),
         }
-    }
-}
-
-/// [`settle`] without waiting: when the store answers in its first poll (the memory store
-/// always does), the claim is settled (or, if the store failed, retried in the background)
-/// and the answer is `true`. Otherwise the operation is dropped and the answer is `false`:
-/// the caller settles again, with [`settle`] (both operations can be repeated).
-///
-/// It polls with a no-op waker: nothing is left waiting on it.
-pub(crate) fn settle_now(
-    store: &Arc<dyn DedupStore>,
-    how: Settle,
-    key: &DedupKey,
-    token: ClaimToken,
-) -> bool {
-    let mut cx = Context::from_waker(Waker::noop());
-    match how
-        .apply(store.as_ref(), key, &token)
-        .as_mut()
-        .poll(&mut cx)
-    {
-        Poll::Ready(Ok(())) => true,
-        Poll::Ready(Err(error)) => {
-            failed(store, how, key, token, &error);
-            true
-        }
-        Poll::Pending => false,
     }
 }
 

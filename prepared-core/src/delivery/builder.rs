@@ -1,0 +1,263 @@
+//! [`WebhooksBuilder`]: how a [`Webhooks`] is configured and started.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+
+use super::callbacks::{CallbackOutput, Callbacks, typed};
+use super::hooks::{DeadLetter, Hook, InvalidPayload};
+use super::lanes::Lanes;
+use super::processor::Processor;
+use super::queue::EventQueue;
+use super::webhooks::{AckMode, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Inner, Webhooks};
+use super::{RetryPolicy, stats::Counters};
+use crate::auth::Authenticator;
+use crate::dedup::{DedupStore, MemoryDedupStore};
+use crate::event::{
+    CallerLocation, IncidentMetadata, LocationUpdated, Media, NoteCreated, UnknownEvent,
+};
+use crate::{Event, EventKind};
+
+/// Builds a [`Webhooks`]. Only the authenticator is required.
+#[must_use]
+pub struct WebhooksBuilder {
+    authenticator: Option<Box<dyn Authenticator>>,
+    dedup: Option<Arc<dyn DedupStore>>,
+    callbacks: Callbacks,
+    dead_letter: Option<Hook<DeadLetter>>,
+    invalid_payload: Option<Hook<InvalidPayload>>,
+    ack_mode: AckMode,
+    body_limit: usize,
+    body_timeout: Duration,
+    workers: usize,
+    queue_capacity: usize,
+    retry: RetryPolicy,
+    retry_after: Duration,
+    #[cfg(feature = "redis")]
+    durable_queue: Option<super::RedisStreamQueue>,
+}
+
+impl Default for WebhooksBuilder {
+    fn default() -> Self {
+        Self {
+            authenticator: None,
+            dedup: None,
+            callbacks: Callbacks::default(),
+            dead_letter: None,
+            invalid_payload: None,
+            ack_mode: AckMode::default(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            workers: 16,
+            queue_capacity: 4096,
+            retry: RetryPolicy::default(),
+            retry_after: Duration::from_secs(5),
+            #[cfg(feature = "redis")]
+            durable_queue: None,
+        }
+    }
+}
+
+/// Why a [`Webhooks`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No authenticator was given: a receiver never accepts unauthenticated deliveries.
+    #[error("no authenticator: call `authenticator(...)`")]
+    MissingAuthenticator,
+    /// `build` was called outside a Tokio runtime, which the workers need.
+    #[error("no Tokio runtime: build the receiver inside one")]
+    NoRuntime,
+}
+
+macro_rules! typed_callback {
+    ($(#[$doc:meta])* $method:ident, $ty:ty, $variant:ident) => {
+        $(#[$doc])*
+        pub fn $method<F, Fut>(mut self, callback: F) -> Self
+        where
+            F: Fn($ty) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output: CallbackOutput> + Send + 'static,
+        {
+            let project: fn(Event) -> Option<$ty> = |event| match event {
+                Event::$variant(inner) => Some(inner),
+                _ => None,
+            };
+            self.callbacks.set(EventKind::$variant, typed(project, callback));
+            self
+        }
+    };
+}
+
+impl WebhooksBuilder {
+    /// How deliveries are authenticated (required).
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticator = Some(Box::new(authenticator));
+        self
+    }
+
+    /// Where claims are kept. Default: a [`MemoryDedupStore`] with its default settings,
+    /// right for one replica; use a Redis store for several.
+    pub fn dedup_store(mut self, store: impl DedupStore) -> Self {
+        self.dedup = Some(Arc::new(store));
+        self
+    }
+
+    /// When Prepared gets its `200` (default [`AckMode::Immediate`]).
+    pub fn ack_mode(mut self, mode: AckMode) -> Self {
+        self.ack_mode = mode;
+        self
+    }
+
+    /// The body size limit in bytes (default [`DEFAULT_BODY_LIMIT`], 1 MiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How long the body may take to arrive, from the end of the head (default
+    /// [`DEFAULT_BODY_TIMEOUT`], 10 s); past it, `408`. Prepared's events are a few hundred
+    /// bytes, so only a stalled or hostile sender takes that long.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// How many events are processed at once, one per lane (default 16).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// How many events may wait for a worker, over all lanes (default 4096).
+    pub fn queue_capacity(mut self, events: usize) -> Self {
+        self.queue_capacity = events.max(1);
+        self
+    }
+
+    /// How failed callbacks are retried in [`AckMode::Immediate`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Keeps immediate-mode events in Redis Streams instead of memory, so that an event
+    /// acknowledged by a replica that then crashes is processed by another (see
+    /// [`RedisStreamQueue`](super::RedisStreamQueue)). Pair it with a Redis dedup store.
+    #[cfg(feature = "redis")]
+    pub fn durable_queue(mut self, queue: super::RedisStreamQueue) -> Self {
+        self.durable_queue = Some(queue);
+        self
+    }
+
+    /// The `Retry-After` of `503` answers (default 5 s).
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    typed_callback!(
+        /// Runs for every `note_created` event.
+        on_note_created, NoteCreated, NoteCreated
+    );
+    typed_callback!(
+        /// Runs for every `location_updated` event.
+        on_location_updated, LocationUpdated, LocationUpdated
+    );
+    typed_callback!(
+        /// Runs for every `incident_metadata` event.
+        on_incident_metadata, IncidentMetadata, IncidentMetadata
+    );
+    typed_callback!(
+        /// Runs for every `caller_location` event.
+        on_caller_location, CallerLocation, CallerLocation
+    );
+    typed_callback!(
+        /// Runs for every `media` event.
+        on_media, Media, Media
+    );
+    typed_callback!(
+        /// Runs for every event this version does not know.
+        on_unknown, UnknownEvent, Unknown
+    );
+
+    /// The catch-all: runs for every event whose kind has no callback of its own.
+    pub fn on_event<F, Fut>(mut self, callback: F) -> Self
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output: CallbackOutput> + Send + 'static,
+    {
+        self.callbacks.set_fallback(typed(Some, callback));
+        self
+    }
+
+    /// Runs for every acknowledged event whose callback never succeeded (see [`DeadLetter`]).
+    pub fn on_dead_letter<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(DeadLetter) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.dead_letter = Some(Arc::new(move |letter| hook(letter).boxed()));
+        self
+    }
+
+    /// Runs for every authenticated body that is not a valid event (see [`InvalidPayload`]).
+    pub fn on_invalid_payload<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(InvalidPayload) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.invalid_payload = Some(Arc::new(move |payload| hook(payload).boxed()));
+        self
+    }
+
+    /// Builds the receiver and, in [`AckMode::Immediate`], starts its workers on the current
+    /// Tokio runtime.
+    pub fn build(self) -> Result<Webhooks, BuildError> {
+        let authenticator = self.authenticator.ok_or(BuildError::MissingAuthenticator)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
+        let dedup = self
+            .dedup
+            .unwrap_or_else(|| Arc::new(MemoryDedupStore::default()));
+        let processor = Arc::new(Processor {
+            dedup,
+            callbacks: self.callbacks,
+            retry: self.retry,
+            dead_letter: self.dead_letter,
+            counters: Counters::default(),
+        });
+        let queue: Option<Box<dyn EventQueue>> = match self.ack_mode {
+            AckMode::AfterProcessing => None,
+            #[cfg(feature = "redis")]
+            AckMode::Immediate if self.durable_queue.is_some() => {
+                self.durable_queue.map(|streams| {
+                    let queue = super::redis_queue::RedisLanes::start(
+                        streams,
+                        Arc::clone(&processor),
+                        &runtime,
+                    );
+                    Box::new(queue) as Box<dyn EventQueue>
+                })
+            }
+            AckMode::Immediate => Some(Box::new(Lanes::start(
+                Arc::clone(&processor),
+                self.workers,
+                self.queue_capacity,
+                &runtime,
+            ))),
+        };
+        Ok(Webhooks::from_inner(Inner {
+            authenticator,
+            processor,
+            invalid_payload: self.invalid_payload,
+            queue,
+            ack_mode: self.ack_mode,
+            body_limit: self.body_limit,
+            body_timeout: self.body_timeout,
+            retry_after: self.retry_after,
+            accepting: AtomicBool::new(true),
+        }))
+    }
+}

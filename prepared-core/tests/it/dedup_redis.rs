@@ -4,7 +4,6 @@
 //! them (`--include-ignored`) when `REDIS_URL` is set. The ones about an unreachable Redis
 //! always run. Every test uses its own random key prefix, and its keys expire within
 //! minutes.
-#![cfg(feature = "redis")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

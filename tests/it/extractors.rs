@@ -1,13 +1,13 @@
 //! The extractors: a handler of the app's own gets a verified, decoded, deduplicated event;
 //! a handler that fails leaves the claim released, so Prepared's retry is processed.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::{Client, StatusCode};
-use support::{PATH, Recorded, TOKEN, builder};
+use crate::support::{PATH, Recorded, TOKEN, builder};
 
 const BODY: &str = prepared_webhooks::EXAMPLE_PAYLOADS[3].1;
 

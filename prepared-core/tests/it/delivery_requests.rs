@@ -1,7 +1,7 @@
 //! The checks on each request, in order: method, credentials before the body, content type,
 //! size limit, decoding.
 
-mod support;
+use crate::support;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -15,7 +15,7 @@ use http_body::{Body, Frame};
 use http_body_util::{Full, StreamBody};
 use prepared_core::Webhooks;
 use prepared_core::delivery::InvalidPayload;
-use support::{TOKEN, bearer, caller_location, delivery};
+use crate::support::{TOKEN, bearer, caller_location, delivery};
 
 fn webhooks() -> Webhooks {
     Webhooks::builder()

@@ -16,11 +16,11 @@ fn debug_never_shows_personal_data() {
         "abc123.jpg",       // a media link
     ];
     for body in [
-        include_str!("../fixtures/note_created.json"),
-        include_str!("../fixtures/location_updated.json"),
-        include_str!("../fixtures/incident_metadata.json"),
-        include_str!("../fixtures/caller_location.json"),
-        include_str!("../fixtures/media.json"),
+        include_str!("../../fixtures/note_created.json"),
+        include_str!("../../fixtures/location_updated.json"),
+        include_str!("../../fixtures/incident_metadata.json"),
+        include_str!("../../fixtures/caller_location.json"),
+        include_str!("../../fixtures/media.json"),
         r#"{"type": "caller_moved", "id": "1", "phone": "+15551234567", "lat": 37.7749}"#,
     ] {
         let event = Event::decode(body.as_bytes()).expect("decodes");
@@ -35,7 +35,7 @@ fn debug_never_shows_personal_data() {
 #[test]
 fn the_real_values_are_one_explicit_step_away() {
     let Event::IncidentMetadata(incident) =
-        Event::decode(include_str!("../fixtures/incident_metadata.json").as_bytes())
+        Event::decode(include_str!("../../fixtures/incident_metadata.json").as_bytes())
             .expect("decodes")
     else {
         panic!("not incident metadata")
@@ -47,7 +47,7 @@ fn the_real_values_are_one_explicit_step_away() {
     );
 
     let Event::CallerLocation(location) =
-        Event::decode(include_str!("../fixtures/caller_location.json").as_bytes())
+        Event::decode(include_str!("../../fixtures/caller_location.json").as_bytes())
             .expect("decodes")
     else {
         panic!("not a caller location")

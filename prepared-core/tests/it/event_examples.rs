@@ -6,11 +6,11 @@ use prepared_core::event::{
 use prepared_core::{Event, EventKind, Scope, Timestamp};
 use uuid::{Uuid, uuid};
 
-const NOTE_CREATED: &str = include_str!("../fixtures/note_created.json");
-const LOCATION_UPDATED: &str = include_str!("../fixtures/location_updated.json");
-const INCIDENT_METADATA: &str = include_str!("../fixtures/incident_metadata.json");
-const CALLER_LOCATION: &str = include_str!("../fixtures/caller_location.json");
-const MEDIA: &str = include_str!("../fixtures/media.json");
+const NOTE_CREATED: &str = include_str!("../../fixtures/note_created.json");
+const LOCATION_UPDATED: &str = include_str!("../../fixtures/location_updated.json");
+const INCIDENT_METADATA: &str = include_str!("../../fixtures/incident_metadata.json");
+const CALLER_LOCATION: &str = include_str!("../../fixtures/caller_location.json");
+const MEDIA: &str = include_str!("../../fixtures/media.json");
 
 const INCIDENT: Uuid = uuid!("550e8400-e29b-41d4-a716-446655440001");
 

@@ -1,8 +1,6 @@
 //! JWT access tokens: HS256 with a shared secret, and RS256/ES256/EdDSA with keys from a JWKS
 //! served by a real HTTP server on loopback (wiremock).
-#![cfg(feature = "oauth")]
 
-mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +11,7 @@ use prepared_core::auth::{
     AuthError, Authenticator, ConfigError, JwtSecret, JwtValidator, Principal, Scopes, TokenInfo,
 };
 use serde_json::json;
-use support::oauth::{AUDIENCE, ISSUER, SECRET, claims, head, hs256, jwk, jwks, now, pem, sign};
+use crate::support::oauth::{AUDIENCE, ISSUER, SECRET, claims, head, hs256, jwk, jwks, now, pem, sign};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

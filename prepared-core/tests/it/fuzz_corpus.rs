@@ -4,9 +4,8 @@
 //! `fuzz/regressions/<target>/` (the inputs of past findings) goes through the same check as
 //! the `cargo fuzz` target of that name: the checks live in `fuzz/checks.rs`, which this test
 //! and the targets include as a module, so both run the very same code. See `fuzz/README.md`.
-#![cfg(feature = "oauth")]
 
-#[path = "../../fuzz/checks.rs"]
+#[path = "../../../fuzz/checks.rs"]
 mod checks;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -5,12 +5,11 @@
 //! and the events of each incident must be processed in the order they were acknowledged.
 //!
 //! The size comes from `PREPARED_CHAOS_EVENTS` (default 2,000, what `scripts/test.sh` and CI
-//! run), rounded up to a multiple of the 64 incidents; the full run is `PREPARED_CHAOS_EVENTS=100000 cargo test --release --test chaos --
-//! --include-ignored` with `REDIS_URL` set.
+//! run), rounded up to a multiple of the 64 incidents; the full run is
+//! `PREPARED_CHAOS_EVENTS=100000 cargo test --release --test it chaos -- --include-ignored`
+//! with `REDIS_URL` set.
 
-#[path = "../prepared-core/tests/support/relay.rs"]
-mod relay;
-mod support;
+use crate::support::relay;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -24,7 +23,7 @@ use prepared_core::event::CallerLocation;
 use prepared_core::{DedupKey, Webhooks};
 use relay::{redis_address, relay};
 use reqwest::Client;
-use support::{Framework, PATH, serve};
+use crate::support::{Framework, PATH, serve};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

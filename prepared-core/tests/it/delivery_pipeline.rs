@@ -1,7 +1,7 @@
 //! The delivery pipeline end to end, in-process: dedup, ack modes, retries, ordering,
 //! backpressure, panics, shutdown.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -11,7 +11,7 @@ use std::time::Duration;
 use prepared_core::delivery::{AckMode, DeadLetter, DeadLetterReason, RetryPolicy};
 use prepared_core::event::CallerLocation;
 use prepared_core::{Event, Webhooks};
-use support::{bearer, caller_location, delivery};
+use crate::support::{bearer, caller_location, delivery};
 use tokio::sync::Notify;
 
 fn fast_retries(attempts: u32) -> RetryPolicy {
@@ -385,7 +385,7 @@ async fn the_catch_all_gets_kinds_without_their_own_callback() {
         ))
         .await;
     webhooks
-        .handle(delivery(include_str!("../fixtures/note_created.json")))
+        .handle(delivery(include_str!("../../fixtures/note_created.json")))
         .await;
     assert_eq!(
         *names.lock().expect("lock"),

@@ -1,8 +1,7 @@
 //! The client-credentials token endpoint: Prepared's JSON request and RFC 6749's forms, the
 //! RFC 6749 §5.2 errors, the rate limit on wrong secrets, and tokens the validator accepts.
-#![cfg(feature = "oauth")]
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use prepared_core::auth::{
 };
 use prepared_core::{Event, Webhooks};
 use serde_json::{Value, json};
-use support::oauth::{AUDIENCE, ISSUER, SECRET, head};
+use crate::support::oauth::{AUDIENCE, ISSUER, SECRET, head};
 
 const CLIENT: &str = "prepared-ecc-1";
 const CLIENT_SECRET: &str = "client-secret-0123456789";

@@ -1,13 +1,12 @@
 //! End to end over real HTTP on loopback: the same table of cases through the axum layer and
 //! the actix route.
 
-mod support;
 
 use std::time::Duration;
 
 use prepared_core::Event;
 use reqwest::{Client, Method, StatusCode};
-use support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, raw, serve};
+use crate::support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, raw, serve};
 
 const EXAMPLES: [&str; 5] = {
     let [(_, a), (_, b), (_, c), (_, d), (_, e)] = prepared_webhooks::EXAMPLE_PAYLOADS;

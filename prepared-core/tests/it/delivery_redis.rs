@@ -4,9 +4,8 @@
 //! the test starts and stops.
 //!
 //! It needs a Redis, so it is `#[ignore]`d; `scripts/test.sh` runs it when `REDIS_URL` is set.
-#![cfg(feature = "redis")]
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,8 +14,8 @@ use std::time::Duration;
 use prepared_core::dedup::RedisDedupStore;
 use prepared_core::event::CallerLocation;
 use prepared_core::{AckMode, Webhooks};
-use support::relay::{redis_address, relay_port};
-use support::{bearer, caller_location, delivery};
+use crate::support::relay::{redis_address, relay_port};
+use crate::support::{bearer, caller_location, delivery};
 
 /// Delivers `body` like Prepared retries it: until a `200`, for at most 5 s.
 async fn retry_until_acknowledged(webhooks: &Webhooks, body: bytes::Bytes) -> u16 {

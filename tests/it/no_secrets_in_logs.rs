@@ -8,7 +8,6 @@
 //!
 //! One test in this file: it installs the global subscriber.
 
-mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -21,8 +20,8 @@ use prepared_core::auth::{
 };
 use prepared_core::delivery::RetryPolicy;
 use prepared_core::{Event, Webhooks};
-use support::raw::{self, Part};
-use support::{Framework, PATH, TOKEN_PATH, eventually, serve, serve_with_token_endpoint};
+use crate::support::raw::{self, Part};
+use crate::support::{Framework, PATH, TOKEN_PATH, eventually, serve, serve_with_token_endpoint};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

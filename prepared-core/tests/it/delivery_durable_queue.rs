@@ -2,9 +2,8 @@
 //! and a second consumer finishes every event, each exactly once.
 //!
 //! It needs a Redis, so it is `#[ignore]`d; `scripts/test.sh` runs it when `REDIS_URL` is set.
-#![cfg(feature = "redis")]
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +13,7 @@ use prepared_core::Webhooks;
 use prepared_core::dedup::{DedupConfig, RedisDedupStore};
 use prepared_core::delivery::RedisStreamQueue;
 use prepared_core::event::CallerLocation;
-use support::{bearer, caller_location, delivery};
+use crate::support::{bearer, caller_location, delivery};
 
 type Seen = Arc<Mutex<HashMap<u128, u32>>>;
 

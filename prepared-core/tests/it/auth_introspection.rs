@@ -1,8 +1,7 @@
 //! Opaque tokens checked with RFC 7662 introspection against a real HTTP server on loopback
 //! (wiremock): the answers, the cache, single-flight, and `503` when the server fails.
-#![cfg(feature = "oauth")]
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +12,7 @@ use prepared_core::auth::{
     AuthError, Authenticator, ClientSecret, Introspector, IntrospectorBuilder, Principal, Scopes,
 };
 use serde_json::{Value, json};
-use support::oauth::{head, now};
+use crate::support::oauth::{head, now};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -8,11 +8,11 @@ const SECRET: &str = "SECRET-PAYLOAD-CONTENT";
 
 fn base(kind: EventKind) -> Value {
     let body = match kind {
-        EventKind::NoteCreated => include_str!("../fixtures/note_created.json"),
-        EventKind::LocationUpdated => include_str!("../fixtures/location_updated.json"),
-        EventKind::IncidentMetadata => include_str!("../fixtures/incident_metadata.json"),
-        EventKind::CallerLocation => include_str!("../fixtures/caller_location.json"),
-        EventKind::Media => include_str!("../fixtures/media.json"),
+        EventKind::NoteCreated => include_str!("../../fixtures/note_created.json"),
+        EventKind::LocationUpdated => include_str!("../../fixtures/location_updated.json"),
+        EventKind::IncidentMetadata => include_str!("../../fixtures/incident_metadata.json"),
+        EventKind::CallerLocation => include_str!("../../fixtures/caller_location.json"),
+        EventKind::Media => include_str!("../../fixtures/media.json"),
         _ => unreachable!("no fixture for {kind}"),
     };
     serde_json::from_str(body).expect("fixture is JSON")

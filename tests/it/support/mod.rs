@@ -3,6 +3,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod raw;
+#[path = "../../../prepared-core/tests/it/support/relay.rs"]
+pub mod relay;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,26 @@
+//! The integration tests of prepared-core, in one binary: one module per area.
+
+mod support;
+
+mod auth_bearer;
+#[cfg(feature = "oauth")]
+mod auth_introspection;
+#[cfg(feature = "oauth")]
+mod auth_jwt;
+#[cfg(feature = "oauth")]
+mod auth_token_endpoint;
+mod dedup_memory;
+#[cfg(feature = "redis")]
+mod dedup_redis;
+#[cfg(feature = "redis")]
+mod delivery_durable_queue;
+mod delivery_pipeline;
+#[cfg(feature = "redis")]
+mod delivery_redis;
+mod delivery_requests;
+mod event_cases;
+mod event_examples;
+mod event_properties;
+mod event_redaction;
+#[cfg(feature = "oauth")]
+mod fuzz_corpus;

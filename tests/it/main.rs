@@ -1,0 +1,12 @@
+//! The end-to-end tests of the workspace, over real HTTP through both adapters, in one
+//! binary: one module per area.
+
+mod support;
+
+mod bad_input;
+mod chaos;
+mod end_to_end;
+mod extractors;
+mod no_secrets_in_logs;
+mod oauth;
+mod receiver_config;

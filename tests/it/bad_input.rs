@@ -2,12 +2,11 @@
 //! adapters, each with the status it must get. No callback may run for any of them, and the
 //! receiver must serve the next valid delivery after each.
 
-
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
 use crate::support::raw::{self, Part};
 use crate::support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, serve};
+use reqwest::{Client, StatusCode};
 
 const LIMIT: usize = 64 * 1024;
 const BODY_TIMEOUT: Duration = Duration::from_millis(300);

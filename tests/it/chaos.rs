@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{Framework, PATH, serve};
 use prepared_core::auth::{BearerToken, StaticBearer};
 use prepared_core::dedup::RedisDedupStore;
 use prepared_core::delivery::{DeadLetter, RetryPolicy};
@@ -23,7 +24,6 @@ use prepared_core::event::CallerLocation;
 use prepared_core::{DedupKey, Webhooks};
 use relay::{redis_address, relay};
 use reqwest::Client;
-use crate::support::{Framework, PATH, serve};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

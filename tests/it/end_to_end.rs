@@ -1,12 +1,11 @@
 //! End to end over real HTTP on loopback: the same table of cases through the axum layer and
 //! the actix route.
 
-
 use std::time::Duration;
 
+use crate::support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, raw, serve};
 use prepared_core::Event;
 use reqwest::{Client, Method, StatusCode};
-use crate::support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, eventually, raw, serve};
 
 const EXAMPLES: [&str; 5] = {
     let [(_, a), (_, b), (_, c), (_, d), (_, e)] = prepared_webhooks::EXAMPLE_PAYLOADS;

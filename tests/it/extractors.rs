@@ -6,8 +6,8 @@ use crate::support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use reqwest::{Client, StatusCode};
 use crate::support::{PATH, Recorded, TOKEN, builder};
+use reqwest::{Client, StatusCode};
 
 const BODY: &str = prepared_webhooks::EXAMPLE_PAYLOADS[3].1;
 

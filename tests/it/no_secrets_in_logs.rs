@@ -8,11 +8,12 @@
 //!
 //! One test in this file: it installs the global subscriber.
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::raw::{self, Part};
+use crate::support::{Framework, PATH, TOKEN_PATH, eventually, serve, serve_with_token_endpoint};
 use base64::Engine;
 use prepared_core::auth::{
     BearerToken, ClientCredentials, ClientSecret, Introspector, JwtSecret, StaticBearer,
@@ -20,8 +21,6 @@ use prepared_core::auth::{
 };
 use prepared_core::delivery::RetryPolicy;
 use prepared_core::{Event, Webhooks};
-use crate::support::raw::{self, Part};
-use crate::support::{Framework, PATH, TOKEN_PATH, eventually, serve, serve_with_token_endpoint};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

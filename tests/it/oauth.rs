@@ -2,12 +2,13 @@
 //! an access token from the partner's token endpoint with its client credentials, then calls
 //! the webhook with it.
 
-
+use crate::support::{
+    FRAMEWORKS, PATH, Recorded, TOKEN_PATH, eventually, serve_with_token_endpoint,
+};
 use prepared_core::auth::{ClientCredentials, ClientSecret, JwtSecret, TokenEndpoint};
 use prepared_core::{Event, Webhooks};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use crate::support::{FRAMEWORKS, PATH, Recorded, TOKEN_PATH, eventually, serve_with_token_endpoint};
 
 const CLIENT_ID: &str = "prepared-ecc-1";
 const CLIENT_SECRET: &str = "prepared-client-secret-42";

@@ -8,19 +8,11 @@ use http::header;
 use super::digest::TokenDigest;
 use super::{AuthError, AuthFuture, Authenticator, BearerToken, Principal};
 
-/// The characters of a b64token but for its trailing `=` (RFC 6750 §2.1):
+/// Whether `b` may appear in a b64token before its trailing `=` (RFC 6750 §2.1):
 /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-const B64TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < table.len() {
-        let b = byte as u8;
-        table[byte] =
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        byte += 1;
-    }
-    table
-};
+fn is_b64token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+}
 
 /// The token of an `Authorization: Bearer <token>` header: the scheme is matched
 /// case-insensitively, then one or more spaces, then a token68 (RFC 6750 §2.1). `Err` names
@@ -57,7 +49,7 @@ pub fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&[u8]>, &'static
     let token = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
     let padding = token.iter().rev().take_while(|b| **b == b'=').count();
     let characters = &token[..token.len() - padding];
-    if characters.is_empty() || !characters.iter().all(|b| B64TOKEN[usize::from(*b)]) {
+    if characters.is_empty() || !characters.iter().copied().all(is_b64token_char) {
         return Err("malformed_header");
     }
     Ok(Some(token))

@@ -12,10 +12,8 @@ pub enum Accepted {
     /// The event is queued; its callback runs after the answer
     /// ([`AckMode::Immediate`](super::AckMode::Immediate)).
     Queued,
-    /// The callback ran and succeeded before the answer: always in
-    /// [`AckMode::AfterProcessing`](super::AckMode::AfterProcessing), and in
-    /// [`AckMode::Immediate`](super::AckMode::Immediate) when the incident's lane was idle and
-    /// the callback finished in its first poll.
+    /// The callback ran and succeeded before the answer
+    /// ([`AckMode::AfterProcessing`](super::AckMode::AfterProcessing)).
     Processed,
     /// No callback is registered for the event's kind; it is acknowledged and counted.
     Unhandled,
@@ -34,7 +32,7 @@ impl Accepted {
         }
     }
 
-    /// `200 OK` with `{"status":"<as_str>"}` (a static body: this is the hot path).
+    /// `200 OK` with `{"status":"<as_str>"}`.
     pub fn to_response(self) -> Response<Bytes> {
         let body: &'static [u8] = match self {
             Self::Queued => br#"{"status":"queued"}"#,

@@ -6,13 +6,13 @@ use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::oauth::{head, now};
 use http::StatusCode;
 use prepared_core::Webhooks;
 use prepared_core::auth::{
     AuthError, Authenticator, ClientSecret, Introspector, IntrospectorBuilder, Principal, Scopes,
 };
 use serde_json::{Value, json};
-use crate::support::oauth::{head, now};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

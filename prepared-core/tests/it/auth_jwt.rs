@@ -1,17 +1,18 @@
 //! JWT access tokens: HS256 with a shared secret, and RS256/ES256/EdDSA with keys from a JWKS
 //! served by a real HTTP server on loopback (wiremock).
 
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::oauth::{
+    AUDIENCE, ISSUER, SECRET, claims, head, hs256, jwk, jwks, now, pem, sign,
+};
 use http::StatusCode;
 use jsonwebtoken::Algorithm;
 use prepared_core::auth::{
     AuthError, Authenticator, ConfigError, JwtSecret, JwtValidator, Principal, Scopes, TokenInfo,
 };
 use serde_json::json;
-use crate::support::oauth::{AUDIENCE, ISSUER, SECRET, claims, head, hs256, jwk, jwks, now, pem, sign};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -5,6 +5,7 @@ use crate::support;
 
 use std::time::Duration;
 
+use crate::support::oauth::{AUDIENCE, ISSUER, SECRET, head};
 use base64::Engine;
 use bytes::Bytes;
 use http::StatusCode;
@@ -15,7 +16,6 @@ use prepared_core::auth::{
 };
 use prepared_core::{Event, Webhooks};
 use serde_json::{Value, json};
-use crate::support::oauth::{AUDIENCE, ISSUER, SECRET, head};
 
 const CLIENT: &str = "prepared-ecc-1";
 const CLIENT_SECRET: &str = "client-secret-0123456789";

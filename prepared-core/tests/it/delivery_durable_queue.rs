@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{bearer, caller_location, delivery};
 use prepared_core::Webhooks;
 use prepared_core::dedup::{DedupConfig, RedisDedupStore};
 use prepared_core::delivery::RedisStreamQueue;
 use prepared_core::event::CallerLocation;
-use crate::support::{bearer, caller_location, delivery};
 
 type Seen = Arc<Mutex<HashMap<u128, u32>>>;
 

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{bearer, caller_location, delivery};
 use prepared_core::delivery::{AckMode, DeadLetter, DeadLetterReason, RetryPolicy};
 use prepared_core::event::CallerLocation;
 use prepared_core::{Event, Webhooks};
-use crate::support::{bearer, caller_location, delivery};
 use tokio::sync::Notify;
 
 fn fast_retries(attempts: u32) -> RetryPolicy {

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::relay::{redis_address, relay_port};
+use crate::support::{bearer, caller_location, delivery};
 use prepared_core::dedup::RedisDedupStore;
 use prepared_core::event::CallerLocation;
 use prepared_core::{AckMode, Webhooks};
-use crate::support::relay::{redis_address, relay_port};
-use crate::support::{bearer, caller_location, delivery};
 
 /// Delivers `body` like Prepared retries it: until a `200`, for at most 5 s.
 async fn retry_until_acknowledged(webhooks: &Webhooks, body: bytes::Bytes) -> u16 {

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use crate::support::{TOKEN, bearer, caller_location, delivery};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body::{Body, Frame};
 use http_body_util::{Full, StreamBody};
 use prepared_core::Webhooks;
 use prepared_core::delivery::InvalidPayload;
-use crate::support::{TOKEN, bearer, caller_location, delivery};
 
 fn webhooks() -> Webhooks {
     Webhooks::builder()

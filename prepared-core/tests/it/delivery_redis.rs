@@ -145,3 +145,71 @@ async fn immediate_mode_completes_the_redis_claim_after_the_answer() {
     .await;
     assert_eq!(webhooks.stats().processed, 4);
 }
+
+/// Every command a `MONITOR` connection sees until `stop` is set, as Redis prints them.
+async fn monitor(address: String, stop: Arc<std::sync::atomic::AtomicBool>) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects for MONITOR");
+    stream.write_all(b"MONITOR\r\n").await.expect("MONITOR");
+    let mut lines = BufReader::new(stream).lines();
+    let mut seen = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        match tokio::time::timeout(Duration::from_millis(50), lines.next_line()).await {
+            Ok(Ok(Some(line))) => seen.push(line),
+            Ok(_) => break,
+            Err(_) => {}
+        }
+    }
+    seen
+}
+
+/// One round trip to claim each new event and one to complete it, one to find a duplicate
+/// done: counted with `MONITOR`, without the commands the scripts run inside Redis.
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_new_event_costs_two_round_trips_and_a_duplicate_one() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
+    let prefix = format!("prepared-test:{}:", uuid::Uuid::new_v4().simple());
+    let store = RedisDedupStore::builder()
+        .prefix(prefix.clone())
+        .connect(&url)
+        .await
+        .expect("Redis is reachable");
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .dedup_store(store)
+        .on_caller_location(|_location: CallerLocation| async {})
+        .build()
+        .expect("builds");
+    // Loads the scripts, so that the count has no `SCRIPT LOAD` or first `EVAL`.
+    let warm_up = webhooks.handle(delivery(caller_location(12, 0))).await;
+    assert_eq!(warm_up.status(), 200);
+    support::eventually_async("the warm-up processed", || webhooks.stats().processed == 1).await;
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let monitored = tokio::spawn(monitor(redis_address(&url), Arc::clone(&stop)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for id in 1..=100 {
+        let answer = webhooks.handle(delivery(caller_location(12, id))).await;
+        assert_eq!(answer.status(), 200);
+    }
+    support::eventually_async("100 new events processed", || {
+        webhooks.stats().processed == 101
+    })
+    .await;
+    for id in 1..=40 {
+        let answer = webhooks.handle(delivery(caller_location(12, id))).await;
+        assert_eq!(support::body_json(answer).await["status"], "duplicate");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::SeqCst);
+    let commands = monitored.await.expect("the monitor ran");
+
+    let ours: Vec<&String> = commands
+        .iter()
+        .filter(|line| line.contains(&prefix) && !line.contains(" lua] "))
+        .collect();
+    assert_eq!(ours.len(), 240, "100 claims, 100 completions, 40 claims");
+}

@@ -294,7 +294,7 @@ fn check_authorization(values: &[HeaderValue]) {
         Ok(None) => Err(AuthError::Missing),
         Err(reason) => Err(AuthError::Invalid { reason }),
         Ok(Some(token)) => match STATIC_TOKENS.iter().position(|t| t.as_bytes() == token) {
-            Some(index) => Ok(Principal::StaticToken { index }),
+            Some(index) => Ok(Principal::StaticToken { index, label: None }),
             None => Err(AuthError::Invalid {
                 reason: "unknown_token",
             }),

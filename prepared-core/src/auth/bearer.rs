@@ -2,6 +2,7 @@
 //! header parser every authenticator uses.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::header;
 
@@ -78,23 +79,37 @@ pub(crate) fn required_bearer_token(head: &http::request::Parts) -> Result<&[u8]
 /// let head = |value: &str| {
 ///     http::Request::post("/").header("authorization", value).body(()).unwrap().into_parts().0
 /// };
-/// assert_eq!(auth.check(&head("Bearer new-token")), Ok(Principal::StaticToken { index: 1 }));
+/// let principal = auth.check(&head("Bearer new-token"))?;
+/// assert_eq!(principal, Principal::StaticToken { index: 1, label: None });
 /// assert_eq!(auth.check(&head("Bearer guess")), Err(AuthError::Invalid { reason: "unknown_token" }));
+///
+/// // Tokens issued per dispatch center carry its label.
+/// let auth = StaticBearer::new([
+///     BearerToken::new("token-a").label("ecc-a"),
+///     BearerToken::new("token-b").label("ecc-b"),
+/// ]);
+/// assert_eq!(auth.check(&head("Bearer token-b"))?.label(), Some("ecc-b"));
+/// # Ok::<(), AuthError>(())
 /// ```
 #[derive(Clone)]
 pub struct StaticBearer {
     digests: Vec<TokenDigest>,
+    labels: Vec<Option<Arc<str>>>,
 }
 
 impl StaticBearer {
     /// Accepts any of `tokens`.
     pub fn new(tokens: impl IntoIterator<Item = BearerToken>) -> Self {
-        Self {
-            digests: tokens
-                .into_iter()
-                .map(|token| TokenDigest::of(token.expose().as_bytes()))
-                .collect(),
-        }
+        let (digests, labels) = tokens
+            .into_iter()
+            .map(|token| {
+                (
+                    TokenDigest::of(token.expose().as_bytes()),
+                    token.shared_label(),
+                )
+            })
+            .unzip();
+        Self { digests, labels }
     }
 
     /// Checks the head's credentials.
@@ -102,7 +117,10 @@ impl StaticBearer {
         let presented = TokenDigest::of(required_bearer_token(head)?);
         presented
             .position_in(&self.digests)
-            .map(|index| Principal::StaticToken { index })
+            .map(|index| Principal::StaticToken {
+                index,
+                label: self.labels[index].clone(),
+            })
             .ok_or(AuthError::invalid("unknown_token"))
     }
 }

@@ -1,15 +1,19 @@
 //! [`Principal`]: who a request was authenticated as.
 
+use std::sync::Arc;
+
 use super::Scopes;
 
 /// Who a request was authenticated as.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Principal {
-    /// A static Bearer token: the index of the matching token in the configured list.
+    /// A static Bearer token: which of the configured tokens matched.
     StaticToken {
-        /// Which configured token matched.
+        /// Its position in the configured list.
         index: usize,
+        /// Its [label](super::BearerToken::label), if it was given one.
+        label: Option<Arc<str>>,
     },
     /// A JWT access token that [`JwtValidator`](super::JwtValidator) accepted.
     Jwt(TokenInfo),
@@ -28,4 +32,47 @@ pub struct TokenInfo {
     pub subject: Option<String>,
     /// The token's scopes (`scope` or `scp`), e.g. `cad_incidents` or `incident_events`.
     pub scopes: Scopes,
+}
+
+impl Principal {
+    /// A short name of the credential, for logs and the application: a static token's label
+    /// (or `token-<index>` without one), or an OAuth token's client id (or its subject, or
+    /// `oauth-client` when it has neither). Never the token itself.
+    ///
+    /// ```
+    /// use prepared_core::auth::Principal;
+    ///
+    /// let principal = Principal::StaticToken { index: 1, label: None };
+    /// assert_eq!(principal.name(), "token-1");
+    /// ```
+    pub fn name(&self) -> String {
+        match self {
+            Self::StaticToken {
+                label: Some(label), ..
+            } => label.to_string(),
+            Self::StaticToken { index, label: None } => format!("token-{index}"),
+            Self::Jwt(info) | Self::Introspected(info) => info
+                .client_id
+                .as_deref()
+                .or(info.subject.as_deref())
+                .unwrap_or("oauth-client")
+                .to_owned(),
+        }
+    }
+
+    /// The OAuth client the token was issued to; `None` for a static token.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::StaticToken { .. } => None,
+            Self::Jwt(info) | Self::Introspected(info) => info.client_id.as_deref(),
+        }
+    }
+
+    /// A static token's label; `None` for an OAuth token or an unlabelled static token.
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            Self::StaticToken { label, .. } => label.as_deref(),
+            Self::Jwt(_) | Self::Introspected(_) => None,
+        }
+    }
 }

@@ -96,11 +96,17 @@ async fn every_token_of_a_rotation_is_accepted_and_nothing_else() {
     let auth = StaticBearer::new([BearerToken::new("old-token"), BearerToken::new("new-token")]);
     assert_eq!(
         auth.authenticate(&head(Some("Bearer old-token"))).await,
-        Ok(Principal::StaticToken { index: 0 })
+        Ok(Principal::StaticToken {
+            index: 0,
+            label: None
+        })
     );
     assert_eq!(
         auth.authenticate(&head(Some("bearer new-token"))).await,
-        Ok(Principal::StaticToken { index: 1 })
+        Ok(Principal::StaticToken {
+            index: 1,
+            label: None
+        })
     );
     for refused in [
         "Bearer new-token2",
@@ -155,4 +161,36 @@ fn tokens_never_show_in_debug() {
     ] {
         assert!(!shown.contains("super-secret"), "{shown}");
     }
+}
+
+/// Each dispatch center's token yields its own label, whatever the order or the number of
+/// tokens: one center's token is never reported as another's.
+#[tokio::test]
+async fn each_labelled_token_yields_its_own_label() {
+    let centers: Vec<(String, String)> = (0..8)
+        .map(|n| (format!("ecc-{n}"), format!("token-of-ecc-{n}")))
+        .collect();
+    let auth = StaticBearer::new(
+        centers
+            .iter()
+            .map(|(label, token)| BearerToken::new(token.as_str()).label(label.as_str())),
+    );
+    for (index, (label, token)) in centers.iter().enumerate() {
+        let principal = auth
+            .authenticate(&head(Some(&format!("Bearer {token}"))))
+            .await
+            .expect("accepted");
+        assert_eq!(principal.label(), Some(label.as_str()));
+        assert_eq!(principal.name(), *label);
+        assert!(matches!(principal, Principal::StaticToken { index: i, .. } if i == index));
+    }
+    let unlabelled = StaticBearer::new([BearerToken::new("plain")]);
+    let principal = unlabelled
+        .authenticate(&head(Some("Bearer plain")))
+        .await
+        .expect("accepted");
+    assert_eq!(
+        (principal.label(), principal.name()),
+        (None, "token-0".to_owned())
+    );
 }

@@ -27,16 +27,22 @@
 //! Each delivery runs in a `prepared_webhook` tracing span (kind, dedup key, incident id,
 //! outcome, status, latency; never the payload), and [`Stats`] counts what happened; with the
 //! `metrics` feature the same counters go to the `metrics` facade
-//! (`prepared_webhooks_received_total{kind}`, `prepared_webhooks_rejected_total{reason}`,
+//! (`prepared_webhooks_received_total{kind, tenant}`,
+//! `prepared_webhooks_rejected_total{reason}`, and with a `tenant` label
 //! `..._duplicates_total`, `..._processed_total`, `..._unhandled_total`,
-//! `..._callback_failures_total`, `..._dead_lettered_total`, and the gauge
+//! `..._callback_failures_total`, `..._dead_lettered_total`; the gauge
 //! `prepared_webhooks_queue_depth`).
+//!
+//! Each callback can take the event's [`Delivery`] beside the event: who sent it (the
+//! [`Principal`](crate::auth::Principal) and its tenant, e.g. the dispatch center), when, which
+//! attempt this is, the dedup key and the raw payload.
 
 mod accepted;
 mod body;
 mod builder;
 mod callbacks;
 mod claimed;
+mod context;
 mod hooks;
 mod lanes;
 mod processor;
@@ -53,8 +59,9 @@ pub use accepted::{Accepted, ShutdownReport};
 #[cfg(feature = "oauth")]
 pub(crate) use body::read_limited;
 pub use builder::{BuildError, WebhooksBuilder};
-pub use callbacks::{BoxError, CallbackError, CallbackOutput};
+pub use callbacks::{BoxError, CallbackError, CallbackOutput, EventCallback};
 pub use claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
+pub use context::Delivery;
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
 #[cfg(feature = "redis")]
 pub use redis_queue::{QueueConnectError, RedisStreamQueue};

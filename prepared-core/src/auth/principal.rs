@@ -5,7 +5,11 @@ use std::sync::Arc;
 use super::Scopes;
 
 /// Who a request was authenticated as.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It serializes (with `serde`) as an object tagged by `kind` (`static_token`, `jwt`,
+/// `introspected`), so that a durable queue or a log can keep it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Principal {
     /// A static Bearer token: which of the configured tokens matched.
@@ -22,7 +26,7 @@ pub enum Principal {
 }
 
 /// What an OAuth access token says about its holder. Never the token itself.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct TokenInfo {
     /// The OAuth client the token was issued to (`client_id`, or `azp`), e.g. one of

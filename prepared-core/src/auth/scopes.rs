@@ -14,7 +14,8 @@ use std::fmt;
 /// assert!(granted.contains_all(&Scopes::parse("cad_incidents")));
 /// assert_eq!(granted.to_string(), "incident_events cad_incidents");
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Scopes(Vec<String>);
 
 impl Scopes {

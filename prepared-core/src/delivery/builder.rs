@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use super::callbacks::{CallbackOutput, Callbacks, typed};
+use super::callbacks::{Callbacks, EventCallback, typed};
+use super::context::Tenants;
 use super::hooks::{DeadLetter, Hook, InvalidPayload};
 use super::lanes::Lanes;
 use super::processor::Processor;
@@ -36,6 +37,7 @@ pub struct WebhooksBuilder {
     queue_capacity: usize,
     retry: RetryPolicy,
     retry_after: Duration,
+    tenants: Tenants,
     #[cfg(feature = "redis")]
     durable_queue: Option<super::RedisStreamQueue>,
 }
@@ -55,6 +57,7 @@ impl Default for WebhooksBuilder {
             queue_capacity: 4096,
             retry: RetryPolicy::default(),
             retry_after: Duration::from_secs(5),
+            tenants: Tenants::default(),
             #[cfg(feature = "redis")]
             durable_queue: None,
         }
@@ -76,11 +79,11 @@ pub enum BuildError {
 macro_rules! typed_callback {
     ($(#[$doc:meta])* $method:ident, $ty:ty, $variant:ident) => {
         $(#[$doc])*
-        pub fn $method<F, Fut>(mut self, callback: F) -> Self
-        where
-            F: Fn($ty) -> Fut + Send + Sync + 'static,
-            Fut: Future<Output: CallbackOutput> + Send + 'static,
-        {
+        ///
+        /// The callback takes the event, or the event and its
+        /// [`Delivery`](crate::delivery::Delivery) (see [`EventCallback`]); its future returns
+        /// `()` or a `Result` (see [`CallbackOutput`](crate::delivery::CallbackOutput)).
+        pub fn $method<Args>(mut self, callback: impl EventCallback<$ty, Args>) -> Self {
             let project: fn(Event) -> Option<$ty> = |event| match event {
                 Event::$variant(inner) => Some(inner),
                 _ => None,
@@ -152,6 +155,30 @@ impl WebhooksBuilder {
         self
     }
 
+    /// Names the tenant (e.g. the dispatch center) whose deliveries come with OAuth tokens
+    /// issued to `client_id`: [`Delivery::tenant`](crate::delivery::Delivery::tenant) answers `tenant` for them. Without an
+    /// entry, a client id is its own tenant; a static token's tenant is its
+    /// [label](crate::auth::BearerToken::label).
+    ///
+    /// ```
+    /// # use prepared_core::{Webhooks, auth::{JwtSecret, JwtValidator}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let webhooks = Webhooks::builder()
+    ///     .authenticator(JwtValidator::hs256(JwtSecret::new("a-signing-secret-of-32-bytes-or-more")).any_audience().build()?)
+    ///     .tenant_for_client_id("prepared-ecc-0042", "ecc-king-county")
+    ///     .tenant_for_client_id("prepared-ecc-0043", "ecc-pierce-county")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tenant_for_client_id(
+        mut self,
+        client_id: impl Into<String>,
+        tenant: impl Into<Arc<str>>,
+    ) -> Self {
+        self.tenants.insert(client_id.into(), tenant.into());
+        self
+    }
+
     /// The `Retry-After` of `503` answers (default 5 s).
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
@@ -183,12 +210,9 @@ impl WebhooksBuilder {
         on_unknown, UnknownEvent, Unknown
     );
 
-    /// The catch-all: runs for every event whose kind has no callback of its own.
-    pub fn on_event<F, Fut>(mut self, callback: F) -> Self
-    where
-        F: Fn(Event) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output: CallbackOutput> + Send + 'static,
-    {
+    /// The catch-all: runs for every event whose kind has no callback of its own. Takes the
+    /// [`Event`], or the event and its [`Delivery`](crate::delivery::Delivery).
+    pub fn on_event<Args>(mut self, callback: impl EventCallback<Event, Args>) -> Self {
         self.callbacks.set_fallback(typed(Some, callback));
         self
     }
@@ -257,6 +281,7 @@ impl WebhooksBuilder {
             body_limit: self.body_limit,
             body_timeout: self.body_timeout,
             retry_after: self.retry_after,
+            tenants: self.tenants,
             accepting: AtomicBool::new(true),
         }))
     }

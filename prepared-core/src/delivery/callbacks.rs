@@ -7,13 +7,59 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use super::Delivery;
 use crate::{Event, EventKind};
 
 pub use crate::BoxError;
 
-/// A type-erased callback: takes the event, returns its outcome.
+/// A type-erased callback: takes the event and its delivery, returns its outcome.
 pub(crate) type Callback =
-    Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+    Arc<dyn Fn(Event, Delivery) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+
+/// A function the pipeline can run for an event of type `T`: `Fn(T) -> Fut` or
+/// `Fn(T, Delivery) -> Fut`, whose future returns a [`CallbackOutput`]. `Args` tells the two
+/// forms apart; it is inferred, never written.
+///
+/// ```
+/// # use prepared_core::{Webhooks, auth::{BearerToken, StaticBearer}, delivery::Delivery, event::{CallerLocation, NoteCreated}};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let webhooks = Webhooks::builder()
+///     .authenticator(StaticBearer::new([BearerToken::new("s3cret-token")]))
+///     // The event alone:
+///     .on_note_created(|note: NoteCreated| async move { println!("note {}", note.id) })
+///     // The event and what the receiver knows about its delivery:
+///     .on_caller_location(|location: CallerLocation, delivery: Delivery| async move {
+///         println!("{:?} sent a location for {}", delivery.tenant(), location.incident_id)
+///     })
+///     .build()?;
+/// # Ok(()) }
+/// ```
+pub trait EventCallback<T, Args>: Send + Sync + 'static {
+    /// Runs the callback.
+    fn call(&self, event: T, delivery: Delivery) -> BoxFuture<'static, Result<(), BoxError>>;
+}
+
+impl<T, F, Fut> EventCallback<T, (T,)> for F
+where
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output: CallbackOutput> + Send + 'static,
+{
+    fn call(&self, event: T, _delivery: Delivery) -> BoxFuture<'static, Result<(), BoxError>> {
+        self(event).map(CallbackOutput::into_result).boxed()
+    }
+}
+
+impl<T, F, Fut> EventCallback<T, (T, Delivery)> for F
+where
+    F: Fn(T, Delivery) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output: CallbackOutput> + Send + 'static,
+{
+    fn call(&self, event: T, delivery: Delivery) -> BoxFuture<'static, Result<(), BoxError>> {
+        self(event, delivery)
+            .map(CallbackOutput::into_result)
+            .boxed()
+    }
+}
 
 /// What a callback's future may return: `()` for a callback that cannot fail, or
 /// `Result<(), E>` for any error type that converts into a [`BoxError`] (an `Err` is retried
@@ -93,8 +139,12 @@ impl Callbacks {
 
 /// Runs `callback` on `event`, turning an error or a panic (in the call or in its future)
 /// into a [`CallbackError`].
-pub(crate) async fn call(callback: &Callback, event: Event) -> Result<(), CallbackError> {
-    let future = match std::panic::catch_unwind(AssertUnwindSafe(|| callback(event))) {
+pub(crate) async fn call(
+    callback: &Callback,
+    event: Event,
+    delivery: Delivery,
+) -> Result<(), CallbackError> {
+    let future = match std::panic::catch_unwind(AssertUnwindSafe(|| callback(event, delivery))) {
         Ok(future) => future,
         Err(panic) => return Err(CallbackError::Panicked(panic_message(panic.as_ref()))),
     };
@@ -116,14 +166,19 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Wraps a typed callback: `project` takes the variant out of the event.
-pub(crate) fn typed<T, F, Fut>(project: fn(Event) -> Option<T>, callback: F) -> Callback
+pub(crate) fn typed<T, Args>(
+    project: fn(Event) -> Option<T>,
+    callback: impl EventCallback<T, Args>,
+) -> Callback
 where
     T: Send + 'static,
-    F: Fn(T) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output: CallbackOutput> + Send + 'static,
 {
-    Arc::new(move |event: Event| match project(event) {
-        Some(typed) => callback(typed).map(CallbackOutput::into_result).boxed(),
-        None => async { Err(BoxError::from("callback registered for another event kind")) }.boxed(),
-    })
+    Arc::new(
+        move |event: Event, delivery: Delivery| match project(event) {
+            Some(typed) => callback.call(typed, delivery),
+            None => {
+                async { Err(BoxError::from("callback registered for another event kind")) }.boxed()
+            }
+        },
+    )
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 
+use super::context::Delivery;
 use super::queue::Job;
 use super::settle::{Settle, settle, settle_later};
 use super::{Accepted, Rejection};
@@ -21,13 +22,17 @@ use crate::{DedupKey, Event};
 #[derive(Debug)]
 pub struct ClaimedEvent {
     event: Event,
-    raw: Bytes,
+    delivery: Delivery,
     guard: ClaimGuard,
 }
 
 impl ClaimedEvent {
-    pub(crate) fn new(event: Event, raw: Bytes, guard: ClaimGuard) -> Self {
-        Self { event, raw, guard }
+    pub(crate) fn new(event: Event, delivery: Delivery, guard: ClaimGuard) -> Self {
+        Self {
+            event,
+            delivery,
+            guard,
+        }
     }
 
     /// The event.
@@ -35,9 +40,15 @@ impl ClaimedEvent {
         &self.event
     }
 
+    /// What the receiver knows about the delivery: who sent it (principal, tenant), when,
+    /// its dedup key and payload.
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
     /// The payload exactly as received.
     pub fn raw(&self) -> &Bytes {
-        &self.raw
+        &self.delivery.raw
     }
 
     /// Takes the event and the claim apart.
@@ -60,14 +71,13 @@ impl ClaimedEvent {
     pub(crate) fn into_job(self) -> Job {
         let Self {
             event,
-            raw,
+            delivery,
             mut guard,
         } = self;
-        let (key, token) = guard.disarm();
+        let (_, token) = guard.disarm();
         Job {
             event,
-            raw,
-            key,
+            delivery,
             token,
         }
     }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::CallbackError;
+use time::OffsetDateTime;
+
+use super::{CallbackError, Delivery};
+use crate::auth::Principal;
 use crate::redact::RedactedLen;
 use crate::{DecodeError, Event};
 
@@ -21,8 +24,10 @@ pub(crate) type Hook<T> = Arc<dyn Fn(T) -> BoxFuture<'static, ()> + Send + Sync>
 pub struct DeadLetter {
     /// The event.
     pub event: Event,
-    /// The payload exactly as received.
+    /// The payload exactly as received (also in [`delivery`](Self::delivery)).
     pub raw: Bytes,
+    /// What the receiver knows about the delivery: who sent it, when, the dedup key.
+    pub delivery: Delivery,
     /// How many times the callback ran.
     pub attempts: u32,
     /// Why the event is dead-lettered.
@@ -45,7 +50,7 @@ impl fmt::Debug for DeadLetter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeadLetter")
             .field("event", &self.event)
-            .field("raw", &RedactedLen(self.raw.len()))
+            .field("delivery", &self.delivery)
             .field("attempts", &self.attempts)
             .field("reason", &self.reason)
             .field("last_error", &self.last_error)
@@ -63,6 +68,12 @@ pub struct InvalidPayload {
     pub raw: Bytes,
     /// Why it was refused.
     pub error: DecodeError,
+    /// Which credential authenticated the delivery.
+    pub principal: Principal,
+    /// The tenant of that credential (see [`Delivery::tenant`]).
+    pub tenant: Option<Arc<str>>,
+    /// When the receiver got the delivery.
+    pub received_at: OffsetDateTime,
 }
 
 impl fmt::Debug for InvalidPayload {
@@ -70,6 +81,9 @@ impl fmt::Debug for InvalidPayload {
         f.debug_struct("InvalidPayload")
             .field("raw", &RedactedLen(self.raw.len()))
             .field("error", &self.error)
+            .field("principal", &self.principal)
+            .field("tenant", &self.tenant)
+            .field("received_at", &self.received_at)
             .finish()
     }
 }

@@ -66,7 +66,7 @@ impl Lanes {
         }
         let lane = match job.event.incident_id() {
             Some(incident) => self.lane_of(incident),
-            None => self.lane_of(&job.key),
+            None => self.lane_of(job.key()),
         };
         // Counted before sending, so that the worker's decrement never comes first.
         let counters = &self.processor.counters;

@@ -9,7 +9,7 @@ use super::callbacks::{CallbackError, Callbacks, call};
 use super::hooks::{DeadLetter, DeadLetterReason, Hook};
 use super::queue::{Job, QueueState};
 use super::settle::{Settle, settle};
-use super::{RetryPolicy, stats::Counters};
+use super::{Delivery, RetryPolicy, stats::Counters};
 use crate::dedup::DedupStore;
 
 /// How [`Processor::process`] ended.
@@ -42,19 +42,19 @@ impl Processor {
     /// releases it so that Prepared's retry is processed.
     pub(crate) async fn run_once(&self, job: Job) -> Result<(), CallbackError> {
         let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
-            self.counters.unhandled();
+            self.counters.unhandled(job.tenant());
             self.settle(&job, Settle::Complete).await;
             return Ok(());
         };
-        match call(callback, job.event.clone()).await {
+        match call(callback, job.event.clone(), job.delivery.clone()).await {
             Ok(()) => {
-                self.counters.processed();
+                self.counters.processed(job.tenant());
                 self.settle(&job, Settle::Complete).await;
                 Ok(())
             }
             Err(error) => {
-                self.counters.callback_failures();
-                tracing::warn!(event = %job.key, error = %error, "callback failed; the claim is released for Prepared's retry");
+                self.counters.callback_failures(job.tenant());
+                tracing::warn!(event = %job.key(), error = %error, "callback failed; the claim is released for Prepared's retry");
                 self.settle(&job, Settle::Release).await;
                 Err(error)
             }
@@ -71,7 +71,7 @@ impl Processor {
         state: &mut watch::Receiver<QueueState>,
     ) -> Finished {
         let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
-            self.counters.unhandled();
+            self.counters.unhandled(job.tenant());
             self.settle(&job, Settle::Complete).await;
             return Finished::Completed;
         };
@@ -86,15 +86,19 @@ impl Processor {
                 };
             }
             attempts += 1;
-            match call(callback, job.event.clone()).await {
+            let delivery = Delivery {
+                attempt: attempts,
+                ..job.delivery.clone()
+            };
+            match call(callback, job.event.clone(), delivery).await {
                 Ok(()) => {
-                    self.counters.processed();
+                    self.counters.processed(job.tenant());
                     self.settle(&job, Settle::Complete).await;
                     return Finished::Completed;
                 }
                 Err(error) => {
-                    self.counters.callback_failures();
-                    tracing::warn!(event = %job.key, attempt = attempts, error = %error, "callback failed");
+                    self.counters.callback_failures(job.tenant());
+                    tracing::warn!(event = %job.key(), attempt = attempts, error = %error, "callback failed");
                     last_error = Some(error);
                 }
             }
@@ -124,13 +128,14 @@ impl Processor {
         reason: DeadLetterReason,
         last_error: Option<CallbackError>,
     ) {
-        self.counters.dead_lettered();
-        tracing::error!(event = %job.key, attempts, ?reason, "event dead-lettered");
+        self.counters.dead_lettered(job.tenant());
+        tracing::error!(event = %job.key(), attempts, ?reason, "event dead-lettered");
         self.settle(&job, Settle::Release).await;
         if let Some(hook) = &self.dead_letter {
             hook(DeadLetter {
                 event: job.event,
-                raw: job.raw,
+                raw: job.delivery.raw.clone(),
+                delivery: job.delivery,
                 attempts,
                 reason,
                 last_error,
@@ -141,6 +146,6 @@ impl Processor {
 
     /// Completes or releases the job's claim (retried in the background if the store fails).
     pub(crate) async fn settle(&self, job: &Job, how: Settle) {
-        settle(&self.dedup, how, &job.key, job.token).await;
+        settle(&self.dedup, how, job.key(), job.token).await;
     }
 }

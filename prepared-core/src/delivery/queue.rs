@@ -4,19 +4,27 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::{Accepted, ShutdownReport, Unavailable};
+use super::{Accepted, Delivery, ShutdownReport, Unavailable};
 use crate::dedup::ClaimToken;
 use crate::{DedupKey, Event};
 
-/// A claimed event on its way to its callback.
+/// A claimed event on its way to its callback, with its delivery and its claim's token.
 pub(crate) struct Job {
     pub(crate) event: Event,
-    pub(crate) raw: Bytes,
-    pub(crate) key: DedupKey,
+    pub(crate) delivery: Delivery,
     pub(crate) token: ClaimToken,
+}
+
+impl Job {
+    pub(crate) fn key(&self) -> &DedupKey {
+        &self.delivery.dedup_key
+    }
+
+    pub(crate) fn tenant(&self) -> Option<&str> {
+        self.delivery.tenant()
+    }
 }
 
 /// Where a queue is in its life; its workers watch it.

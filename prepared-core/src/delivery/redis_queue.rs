@@ -8,6 +8,7 @@ use redis::aio::ConnectionManager;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
 };
+use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -15,7 +16,8 @@ use futures_util::future::BoxFuture;
 
 use super::processor::{Finished, Processor};
 use super::queue::{EventQueue, Job, QueueState, Refused};
-use super::{Accepted, ShutdownReport, Unavailable};
+use super::{Accepted, Delivery, ShutdownReport, Unavailable};
+use crate::auth::Principal;
 use crate::dedup::{Claim, ClaimToken};
 use crate::{DedupKey, Event};
 
@@ -181,17 +183,23 @@ impl RedisLanes {
         if *self.state.borrow() != QueueState::Running {
             return Err(Unavailable::ShuttingDown);
         }
-        let stream = self.queue.stream(self.queue.lane_of(&job.event, &job.key));
+        let stream = self.queue.stream(self.queue.lane_of(&job.event, job.key()));
+        let sender = SenderRecord::of(&job.delivery);
+        let Ok(sender) = serde_json::to_string(&sender) else {
+            return Err(Unavailable::Queue);
+        };
         let mut connection = self.queue.connection.clone();
         let added: Result<String, redis::RedisError> = redis::cmd("XADD")
             .arg(stream)
             .arg("*")
             .arg("raw")
-            .arg(job.raw.as_ref())
+            .arg(job.delivery.raw.as_ref())
             .arg("key")
-            .arg(job.key.as_str())
+            .arg(job.key().as_str())
             .arg("token")
             .arg(job.token.get().to_string())
+            .arg("sender")
+            .arg(sender)
             .query_async(&mut connection)
             .await;
         added.map(|_| ()).map_err(|error| {
@@ -366,7 +374,7 @@ async fn run_lane(
         };
         let job = if entry.reclaimed {
             // The consumer that had it died: process it only if nobody finished it since.
-            match processor.dedup.claim(&job.key).await {
+            match processor.dedup.claim(job.key()).await {
                 Ok(Claim::Claimed(token)) => Job { token, ..job },
                 Ok(Claim::Done) => {
                     acknowledge(&mut connection, &queue, &entry).await;
@@ -387,17 +395,46 @@ async fn run_lane(
     }
 }
 
+/// Who sent a queued event and when, as the stream entry keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SenderRecord {
+    principal: Principal,
+    tenant: Option<String>,
+    received_at_unix_ns: i64,
+}
+
+impl SenderRecord {
+    fn of(delivery: &Delivery) -> Self {
+        let nanos = delivery.received_at.unix_timestamp_nanos();
+        Self {
+            principal: delivery.principal.clone(),
+            tenant: delivery.tenant.as_deref().map(str::to_owned),
+            received_at_unix_ns: i64::try_from(nanos).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 fn job_of(entry: &StreamId) -> Option<Job> {
     let raw: Vec<u8> = entry.get("raw")?;
     let raw = Bytes::from(raw);
     let event = Event::decode(&raw).ok()?;
     let token: String = entry.get("token")?;
     let token = ClaimToken::new(token.parse::<u128>().ok()?);
-    let key = event.dedup_key();
+    let sender: String = entry.get("sender")?;
+    let sender: SenderRecord = serde_json::from_str(&sender).ok()?;
+    let received_at =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(sender.received_at_unix_ns)).ok()?;
+    let delivery = Delivery {
+        principal: sender.principal,
+        tenant: sender.tenant.map(Arc::from),
+        received_at,
+        attempt: 1,
+        dedup_key: event.dedup_key(),
+        raw,
+    };
     Some(Job {
         event,
-        raw,
-        key,
+        delivery,
         token,
     })
 }

@@ -38,12 +38,21 @@ pub(crate) struct Counters {
     queue_depth: AtomicU64,
 }
 
+/// The `tenant` label of a metric: the delivery's tenant, `none` without one. Its values are
+/// configured labels and OAuth client ids, never free text from a request.
+#[cfg(feature = "metrics")]
+fn tenant_label(tenant: Option<&str>) -> String {
+    tenant.unwrap_or("none").to_owned()
+}
+
 macro_rules! counter {
     ($field:ident, $metric:literal) => {
-        pub(crate) fn $field(&self) {
+        pub(crate) fn $field(&self, tenant: Option<&str>) {
             self.$field.fetch_add(1, Ordering::Relaxed);
             #[cfg(feature = "metrics")]
-            metrics::counter!($metric).increment(1);
+            metrics::counter!($metric, "tenant" => tenant_label(tenant)).increment(1);
+            #[cfg(not(feature = "metrics"))]
+            let _ = tenant;
         }
     };
 }
@@ -58,12 +67,17 @@ impl Counters {
     );
     counter!(dead_lettered, "prepared_webhooks_dead_lettered_total");
 
-    pub(crate) fn received(&self, kind: EventKind) {
+    pub(crate) fn received(&self, kind: EventKind, tenant: Option<&str>) {
         self.received.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
-        metrics::counter!("prepared_webhooks_received_total", "kind" => kind.as_str()).increment(1);
+        metrics::counter!(
+            "prepared_webhooks_received_total",
+            "kind" => kind.as_str(),
+            "tenant" => tenant_label(tenant)
+        )
+        .increment(1);
         #[cfg(not(feature = "metrics"))]
-        let _ = kind;
+        let _ = (kind, tenant);
     }
 
     pub(crate) fn rejected(&self, reason: &str) {

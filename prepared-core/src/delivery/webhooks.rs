@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Method, Request, Response, header};
+use time::OffsetDateTime;
 use tracing::Instrument;
 
 use super::accepted::{Accepted, ShutdownReport};
@@ -15,6 +16,7 @@ use super::body::{is_json, read_limited};
 use super::builder::WebhooksBuilder;
 use super::callbacks::BoxError;
 use super::claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
+use super::context::{Delivery, Tenants};
 use super::hooks::{Hook, InvalidPayload};
 use super::processor::Processor;
 use super::queue::EventQueue;
@@ -93,6 +95,7 @@ pub(super) struct Inner {
     pub(super) body_limit: usize,
     pub(super) body_timeout: Duration,
     pub(super) retry_after: Duration,
+    pub(super) tenants: Tenants,
     pub(super) accepting: AtomicBool,
 }
 
@@ -120,8 +123,8 @@ impl Webhooks {
 
     /// Handles one delivery from start to end and returns the response to send.
     ///
-    /// Runs in a `prepared_webhook` tracing span with the event's kind, dedup key and
-    /// incident id, the outcome, the status and the latency; never the payload. The future
+    /// Runs in a `prepared_webhook` tracing span with the tenant, the event's kind, dedup
+    /// key and incident id, the outcome, the status and the latency; never the payload. The future
     /// owns what it needs (a clone of the receiver and the request), so it can be boxed or
     /// spawned as it is.
     pub fn handle<B>(&self, request: Request<B>) -> impl Future<Output = Response<Bytes>> + use<B>
@@ -135,9 +138,9 @@ impl Webhooks {
             let started = Instant::now();
             let (head, body) = request.into_parts();
             let result = async {
-                this.check_head(&head).await?;
+                let sender = this.sender(&head).await?;
                 let body = this.read_body(body).await?;
-                this.receive(body).await
+                this.receive(body, sender).await
             }
             .await;
             let response = match &result {
@@ -167,9 +170,9 @@ impl Webhooks {
     {
         async {
             let result = async {
-                self.check_head(head).await?;
+                let sender = self.sender(head).await?;
                 let body = self.read_body(body).await?;
-                self.claim(body).await
+                self.claim(body, sender).await
             }
             .await;
             match result {
@@ -200,6 +203,22 @@ impl Webhooks {
         tracing::Span::current().record("outcome", reason.as_str());
         self.inner.processor.counters.rejected(&reason);
         rejection
+    }
+
+    /// Who sent the delivery and when, once its head passed [`check_head`](Self::check_head);
+    /// the tenant goes into the current span.
+    async fn sender(&self, head: &Parts) -> Result<Sender, Rejection> {
+        let received_at = OffsetDateTime::now_utc();
+        let principal = self.check_head(head).await?;
+        let tenant = self.inner.tenants.of(&principal);
+        if let Some(tenant) = &tenant {
+            tracing::Span::current().record("tenant", &**tenant);
+        }
+        Ok(Sender {
+            principal,
+            tenant,
+            received_at,
+        })
     }
 
     /// The checks on the request head, before any body byte is read: the method, the
@@ -260,8 +279,8 @@ impl Webhooks {
 
     /// Decodes an authenticated body, claims the event in the dedup store and hands it to the
     /// pipeline according to the [`AckMode`].
-    async fn receive(&self, body: Bytes) -> Result<Accepted, Rejection> {
-        let Some(claimed) = self.claim(body).await? else {
+    async fn receive(&self, body: Bytes, sender: Sender) -> Result<Accepted, Rejection> {
+        let Some(claimed) = self.claim(body, sender).await? else {
             return Ok(Accepted::Duplicate);
         };
         let job = claimed.into_job();
@@ -294,14 +313,14 @@ impl Webhooks {
 
     /// Decodes an authenticated body and claims its event: `Ok(None)` for a duplicate, or the
     /// event with a guard that completes or releases the claim.
-    async fn claim(&self, body: Bytes) -> Result<Option<ClaimedEvent>, Rejection> {
+    async fn claim(&self, body: Bytes, sender: Sender) -> Result<Option<ClaimedEvent>, Rejection> {
         if !self.inner.accepting.load(Ordering::Acquire) {
             return Err(self.unavailable(Unavailable::ShuttingDown));
         }
         let event = match Event::decode(&body) {
             Ok(event) => event,
             Err(error) => {
-                self.invalid_payload(body, &error);
+                self.invalid_payload(body, &error, sender);
                 return Err(Rejection::Decode(error));
             }
         };
@@ -313,27 +332,39 @@ impl Webhooks {
             span.record("incident", tracing::field::display(incident));
         }
         let processor = &self.inner.processor;
-        processor.counters.received(event.kind());
+        let tenant = sender.tenant.as_deref();
+        processor.counters.received(event.kind(), tenant);
         match processor.dedup.claim(&key).await? {
             Claim::Claimed(token) => {
-                let guard = ClaimGuard::new(Arc::clone(&processor.dedup), key, token);
-                Ok(Some(ClaimedEvent::new(event, body, guard)))
+                let guard = ClaimGuard::new(Arc::clone(&processor.dedup), key.clone(), token);
+                let delivery = Delivery {
+                    principal: sender.principal,
+                    tenant: sender.tenant,
+                    received_at: sender.received_at,
+                    attempt: 1,
+                    dedup_key: key,
+                    raw: body,
+                };
+                Ok(Some(ClaimedEvent::new(event, delivery, guard)))
             }
             Claim::Done => {
-                processor.counters.duplicates();
+                processor.counters.duplicates(tenant);
                 Ok(None)
             }
             _ => Err(self.unavailable(Unavailable::InFlight)),
         }
     }
 
-    fn invalid_payload(&self, raw: Bytes, error: &crate::DecodeError) {
+    fn invalid_payload(&self, raw: Bytes, error: &crate::DecodeError, sender: Sender) {
         tracing::warn!(%error, "invalid payload");
         if let Some(hook) = &self.inner.invalid_payload {
             // The hook runs beside the answer, never delaying the 400.
             let future = hook(InvalidPayload {
                 raw,
                 error: error.clone(),
+                principal: sender.principal,
+                tenant: sender.tenant,
+                received_at: sender.received_at,
             });
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => drop(runtime.spawn(future)),
@@ -369,10 +400,18 @@ impl Webhooks {
     }
 }
 
+/// Who sent a delivery, and when: what its head told before the body was read.
+struct Sender {
+    principal: Principal,
+    tenant: Option<Arc<str>>,
+    received_at: OffsetDateTime,
+}
+
 /// The `prepared_webhook` span of one delivery; its fields are filled in as they are known.
 fn delivery_span() -> tracing::Span {
     tracing::info_span!(
         "prepared_webhook",
+        tenant = tracing::field::Empty,
         kind = tracing::field::Empty,
         event = tracing::field::Empty,
         incident = tracing::field::Empty,

@@ -12,6 +12,8 @@ mod auth_token_endpoint;
 mod dedup_memory;
 #[cfg(feature = "redis")]
 mod dedup_redis;
+#[cfg(feature = "oauth")]
+mod delivery_context;
 #[cfg(feature = "redis")]
 mod delivery_durable_queue;
 mod delivery_pipeline;

@@ -122,18 +122,6 @@ fn memory(c: &mut Criterion) {
             claim_complete(&full, black_box(key));
         })
     });
-    group.bench_function(
-        "claim_now+complete_now, new key, full store (evicting)",
-        |b| {
-            b.iter(|| {
-                let key = &fresh[next % fresh.len()];
-                next += 1;
-                if let Ok(Claim::Claimed(token)) = full.claim_now(black_box(key)) {
-                    let _ = full.complete_now(key, &token);
-                }
-            })
-        },
-    );
     drop(full);
 
     // Claim+complete of new keys in a store of capacity 2 M that holds 1 M keys: no eviction.

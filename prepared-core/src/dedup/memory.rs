@@ -1,10 +1,8 @@
 //! [`MemoryDedupStore`]: the embedded dedup store, bounded in memory, for one replica.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -12,13 +10,11 @@ use tokio::time::Instant;
 use super::{Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore};
 use crate::DedupKey;
 
-mod index;
 mod key_hash;
-mod ring;
 mod shard;
 
-use key_hash::KeyHasher;
-use shard::{ClaimOutcome, CompleteOutcome, Evicted, Limits, Shard};
+use key_hash::{KeyHash, KeyHasher};
+use shard::{ClaimOutcome, CompleteOutcome, Full, Limits, Shard};
 
 /// Shards are at least this large, so that a small capacity is not spread over many shards.
 const MIN_PER_SHARD: usize = 1024;
@@ -84,7 +80,7 @@ const MAX_SHARDS: usize = 64;
 /// The store reads the clock through [`tokio::time::Instant`], so tests can move it with
 /// tokio's paused time.
 pub struct MemoryDedupStore {
-    shards: Box<[Shard]>,
+    shards: Box<[Mutex<Shard>]>,
     mask: usize,
     hasher: KeyHasher,
     limits: Limits,
@@ -100,16 +96,15 @@ impl MemoryDedupStore {
         let shards = (capacity / MIN_PER_SHARD).clamp(1, MAX_SHARDS);
         // The largest power of two not above `shards`.
         let shards = 1usize << shards.ilog2();
-        let limits = Limits {
-            claim_ttl: nanos(config.claim_ttl()),
-            retention: nanos(config.retention()),
-            per_shard: (capacity / shards).max(1),
-        };
         Self {
-            shards: (0..shards).map(|_| Shard::new(limits.per_shard)).collect(),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
             mask: shards - 1,
             hasher: KeyHasher::new(),
-            limits,
+            limits: Limits {
+                claim_ttl: nanos(config.claim_ttl()),
+                retention: nanos(config.retention()),
+                per_shard: (capacity / shards).max(1),
+            },
             config,
             epoch: Instant::now(),
             warned_eviction: AtomicBool::new(false),
@@ -124,19 +119,17 @@ impl MemoryDedupStore {
     /// How many keys the store holds, in flight and done, counting expired keys that were not
     /// dropped yet. Never more than the capacity.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(Shard::len).sum()
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
     }
 
-    /// How many bytes the store's rings and indexes take on the heap, e.g. for a gauge.
-    /// Divided by [`len`](Self::len), it gives the cost of one key: a 24-byte entry (the ring
-    /// grows by at most doubling, up to the capacity) and 8-byte index slots, 37 % to 75 %
-    /// full.
+    /// How many bytes the store's maps and arrival queues take on the heap, e.g. for a gauge.
+    /// Divided by [`len`](Self::len), it gives the cost of one key (see "Layout and cost").
     pub fn allocated_bytes(&self) -> usize {
         self.shards
             .iter()
-            .map(Shard::allocated_bytes)
+            .map(|shard| lock(shard).allocated_bytes())
             .sum::<usize>()
-            + size_of_val::<[Shard]>(&self.shards)
+            + size_of_val::<[Mutex<Shard>]>(&self.shards)
     }
 
     /// Whether the store holds no key.
@@ -144,61 +137,29 @@ impl MemoryDedupStore {
         self.len() == 0
     }
 
-    /// [`DedupStore::claim`], without a future.
-    pub fn claim_now(&self, key: &DedupKey) -> Result<Claim, DedupError> {
-        let hash = self.hasher.hash(key);
-        let mut evicted = Evicted { early: 0 };
-        let outcome =
-            self.shards[hash.shard(self.mask)].claim(hash, self.now(), &self.limits, &mut evicted);
-        self.evicted(evicted);
-        match outcome {
-            Ok(ClaimOutcome::Claimed(stamp)) => {
-                Ok(Claim::Claimed(ClaimToken::new(u128::from(stamp))))
-            }
-            Ok(ClaimOutcome::Done) => Ok(Claim::Done),
-            Ok(ClaimOutcome::InFlight) => Ok(Claim::InFlight),
-            Err(shard::Full) => Err(self.full()),
-        }
+    /// The shard of `key`, locked, with the time now.
+    fn shard(&self, key: KeyHash) -> (MutexGuard<'_, Shard>, u64) {
+        let now = nanos(Instant::now().saturating_duration_since(self.epoch));
+        (lock(&self.shards[key.shard(self.mask)]), now)
     }
 
-    /// [`DedupStore::complete`], without a future. It fails only when the key is not in the
-    /// store any more (its claim expired and was dropped) and the store is full of claims.
-    pub fn complete_now(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), DedupError> {
-        let hash = self.hasher.hash(key);
-        let mut evicted = Evicted { early: 0 };
-        let outcome = self.shards[hash.shard(self.mask)].complete(
-            hash,
-            token.get(),
-            self.now(),
-            &self.limits,
-            &mut evicted,
-        );
-        self.evicted(evicted);
-        match outcome {
-            Ok(CompleteOutcome::Done | CompleteOutcome::AlreadyDone) => Ok(()),
-            Ok(CompleteOutcome::HeldByOther) => {
-                tracing::warn!(
-                    event = %key,
-                    "the claim expired and another delivery took the event over; \
-                     it was not marked done by the expired claim"
-                );
-                Ok(())
-            }
-            Err(shard::Full) => Err(self.full()),
+    /// Reports the done keys `shard` dropped early.
+    fn report_evicted(&self, mut shard: MutexGuard<'_, Shard>) {
+        let evicted = shard.take_evicted_early();
+        drop(shard);
+        if evicted == 0 {
+            return;
         }
-    }
-
-    /// [`DedupStore::release`], without a future. It cannot fail.
-    pub fn release_now(&self, key: &DedupKey, token: &ClaimToken) {
-        let hash = self.hasher.hash(key);
-        if !self.shards[hash.shard(self.mask)].release(hash, token.get()) {
-            tracing::debug!(event = %key, "release of a claim the store no longer holds");
+        #[cfg(feature = "metrics")]
+        metrics::counter!("prepared_dedup_evicted_total").increment(evicted as u64);
+        if !self.warned_eviction.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                capacity = self.config.capacity(),
+                "the dedup store is full: dropping the oldest done keys before the end of their \
+                 retention (raise the capacity); this is logged once"
+            );
         }
-    }
-
-    /// Nanoseconds since the store was created.
-    fn now(&self) -> u64 {
-        nanos(Instant::now().saturating_duration_since(self.epoch))
+        tracing::debug!(evicted, "dropped done keys early");
     }
 
     fn full(&self) -> DedupError {
@@ -210,26 +171,12 @@ impl MemoryDedupStore {
             capacity: self.config.capacity(),
         }
     }
+}
 
-    fn evicted(&self, evicted: Evicted) {
-        if evicted.early == 0 {
-            return;
-        }
-        #[cfg(feature = "metrics")]
-        metrics::counter!("prepared_dedup_evicted_total").increment(evicted.early as u64);
-        // A plain load first: a full store evicts on every insertion, and the swap would
-        // write the shared flag each time.
-        if !self.warned_eviction.load(Ordering::Relaxed)
-            && !self.warned_eviction.swap(true, Ordering::Relaxed)
-        {
-            tracing::warn!(
-                capacity = self.config.capacity(),
-                "the dedup store is full: dropping the oldest done keys before the end of their \
-                 retention (raise the capacity); this is logged once"
-            );
-        }
-        tracing::debug!(evicted = evicted.early, "dropped done keys early");
-    }
+/// Locks a shard. Nothing panics while a shard is locked; if something did, the shard would
+/// still answer soundly (a key missing from its arrival queue is only never dropped early).
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Default for MemoryDedupStore {
@@ -252,30 +199,55 @@ impl fmt::Debug for MemoryDedupStore {
 
 impl DedupStore for MemoryDedupStore {
     fn claim<'a>(&'a self, key: &'a DedupKey) -> DedupFuture<'a, Claim> {
-        Box::pin(std::future::ready(self.claim_now(key)))
+        Box::pin(async move {
+            let hash = self.hasher.hash(key);
+            let (mut shard, now) = self.shard(hash);
+            let outcome = shard.claim(hash, now, &self.limits);
+            self.report_evicted(shard);
+            match outcome {
+                Ok(ClaimOutcome::Claimed(stamp)) => {
+                    Ok(Claim::Claimed(ClaimToken::new(u128::from(stamp))))
+                }
+                Ok(ClaimOutcome::Done) => Ok(Claim::Done),
+                Ok(ClaimOutcome::InFlight) => Ok(Claim::InFlight),
+                Err(Full) => Err(self.full()),
+            }
+        })
     }
 
+    /// Fails only when the key is not in the store any more (its claim expired and was
+    /// dropped) and its shard is full of claims.
     fn complete<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
-        match self.complete_now(key, token) {
-            Ok(()) => Box::pin(ReadyOk),
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-        }
+        Box::pin(async move {
+            let hash = self.hasher.hash(key);
+            let (mut shard, now) = self.shard(hash);
+            let outcome = shard.complete(hash, token.get(), now, &self.limits);
+            self.report_evicted(shard);
+            match outcome {
+                Ok(CompleteOutcome::Done | CompleteOutcome::AlreadyDone) => Ok(()),
+                Ok(CompleteOutcome::HeldByOther) => {
+                    tracing::warn!(
+                        event = %key,
+                        "the claim expired and another delivery took the event over; \
+                         it was not marked done by the expired claim"
+                    );
+                    Ok(())
+                }
+                Err(Full) => Err(self.full()),
+            }
+        })
     }
 
+    /// Never fails.
     fn release<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
-        self.release_now(key, token);
-        Box::pin(ReadyOk)
-    }
-}
-
-/// A future that is `Ok(())` at once. It is zero-sized, so boxing it allocates nothing.
-struct ReadyOk;
-
-impl Future for ReadyOk {
-    type Output = Result<(), DedupError>;
-
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(Ok(()))
+        Box::pin(async move {
+            let hash = self.hasher.hash(key);
+            let (mut shard, _) = self.shard(hash);
+            if !shard.release(hash, token.get()) {
+                tracing::debug!(event = %key, "release of a claim the store no longer holds");
+            }
+            Ok(())
+        })
     }
 }
 

@@ -45,37 +45,41 @@ const MAX_SHARDS: usize = 64;
 /// ```
 ///
 /// # Layout and cost
-/// A key is kept as a 128-bit keyed hash of its text (see below), with one 8-byte word: a
-/// "done" bit and a nanosecond stamp (when the claim was taken, which is also its token, or
-/// when the key was completed). The store is split into up to 64 shards, chosen by the hash,
-/// each under its own lock and on its own cache line. A shard keeps its keys as 24-byte
-/// entries in a ring, in the order they came in, and finds them through an index of 8-byte
-/// slots (32 bits of the hash and the entry's place; linear probing, 37 % to 75 % full).
-/// So a new key is looked up in the index alone (a slot is a third the size of an entry, so
-/// the index stays in the processor's caches far better than the entries would), and is
-/// written next to the previous new key; a key already held costs one more read, of its entry. About 41 bytes a key at a
-/// million keys (the ring's 24 and the index's 17; `benches/dedup.rs` measures it). A claim
-/// or completion is one hash of the key (SipHash-1-3, 128-bit output, one pass), one clock
-/// read and one lookup under one shard's lock; nothing waits, so the futures of the
-/// [`DedupStore`] methods are ready at once. Boxing the future of `claim` is one small
-/// allocation; those of `complete` and `release` are zero-sized when they succeed, and boxing
-/// them allocates nothing. The `*_now` methods do the same without a future.
+/// The store is split into up to 64 shards, chosen by the key's hash, each under its own
+/// lock; the capacity is split evenly over them. A shard keeps its keys in a
+/// `hashbrown::HashMap`, from the key's hash to what the store knows of it (claimed at a
+/// stamp, which is also the claim's token, or done since a stamp: 16 bytes), and in a
+/// `VecDeque` of the hashes in the order they came in, which says which key to drop first
+/// when the shard is full. A claim, completion or release is one hash of the key, one clock
+/// read and a map lookup (and insertion) under one shard's lock; nothing waits, so the futures of the
+/// [`DedupStore`] methods finish in their first poll. A release also removes the key from
+/// the order, looking for it from the newest end.
 ///
-/// Two different keys share a 128-bit hash with probability 2⁻¹²⁸; at a million keys, the
-/// chance that any new event is mistaken for a duplicate is about 10⁻²⁷. The hash keys are
-/// random per store, so nobody can craft colliding event ids.
+/// A full store of the default million keys takes about 86 bytes a key on the heap
+/// ([`allocated_bytes`](Self::allocated_bytes), measured by `benches/dedup.rs`): the map's
+/// entries (32 bytes and a control byte each), in a table about half full at that size, and
+/// the order's 16 bytes. Both grow by doubling, so at other sizes a key costs between about
+/// 56 and 98 bytes.
+///
+/// A key is kept as a 128-bit keyed hash of its text (SipHash-1-3 with its 128-bit output,
+/// from the `siphasher` crate), not as the text: 16 bytes whatever the key's length and no
+/// allocation per key, where the text (about 50 bytes) in a `String` of its own would
+/// roughly double the cost of a key. Two different keys share a 128-bit hash with
+/// probability 2⁻¹²⁸; at a million keys, the chance that any new event is mistaken for a
+/// duplicate is about 10⁻²⁷. The hash keys are random per store, so nobody can craft
+/// colliding event ids.
 ///
 /// # Expiry and capacity
-/// Expired keys are treated as absent at once, and dropped when their shard runs out of room.
-/// The capacity is split evenly over the shards. When a shard is full, a new key takes the
-/// place of the oldest: released and expired keys first come free; otherwise the oldest
-/// *done* key is dropped before the end of its retention. So, when the store is overloaded,
-/// the oldest events lose their dedup protection first (logged once as a warning, and counted
-/// by `prepared_dedup_evicted_total` with the `metrics` feature). Each insertion into a full
-/// shard drops what it needs, next to the ring's head, so no insertion pays for a walk over
-/// the shard. Live in-flight claims are never dropped (one met at the head is kept, as the
-/// newest): a shard full of them refuses new claims with [`DedupError::Full`] (`503`,
-/// Prepared retries) rather than risk processing an event twice.
+/// Expired keys are treated as absent at once, and dropped when their shard runs out of room;
+/// a released key leaves its shard at once. When a shard is full, a new key takes the place
+/// of the oldest: the expired keys at the front of the order are dropped, or else, when the
+/// oldest key is *done*, it is dropped before the end of its retention (an expired key
+/// further back waits for its turn). So, when the store is overloaded, the oldest events lose their dedup protection first (logged once as a warning,
+/// and counted by `prepared_dedup_evicted_total` with the `metrics` feature). A key claimed
+/// again after it expired keeps its place in the order. Live in-flight claims are never
+/// dropped (one met at the front moves to the back, as the newest): a shard full of them
+/// refuses new claims with [`DedupError::Full`] (`503`, Prepared retries) rather than risk
+/// processing an event twice.
 ///
 /// The store reads the clock through [`tokio::time::Instant`], so tests can move it with
 /// tokio's paused time.

@@ -49,8 +49,8 @@
 //! 5 minutes, done keys 72 hours (see [`DedupConfig`] for why).
 //!
 //! The stores:
-//! - [`MemoryDedupStore`]: in memory, bounded (one million keys by default, about 50 bytes
-//!   each), for a single replica. The default.
+//! - [`MemoryDedupStore`]: in memory, bounded (one million keys by default, about 86
+//!   bytes each), for a single replica. The default.
 //! - `RedisDedupStore` (feature `redis`): in Redis, shared by several replicas behind a load
 //!   balancer; one round trip per operation.
 //! - any type of your own that implements [`DedupStore`].

@@ -25,10 +25,10 @@ use std::time::Duration;
 /// for 72 hours, the longest horizon common webhook senders use (three days of exponential
 /// retries); lower it only if Prepared confirms a shorter horizon.
 ///
-/// **Capacity.** One key costs the memory store about 41 bytes when it is full, at most about
-/// 70 while it grows (see [`MemoryDedupStore`](super::MemoryDedupStore)), so the default bound
-/// of one million keys takes about 41 MB, and holds 72 hours of a sustained 3.8 events per
-/// second.
+/// **Capacity.** One key costs the memory store about 86 bytes in a full store of the
+/// default million keys, between about 56 and 98 at other sizes (see
+/// [`MemoryDedupStore`](super::MemoryDedupStore)), so the default bound of one million keys
+/// takes about 86 MB, and holds 72 hours of a sustained 3.8 events per second.
 ///
 /// ```
 /// use std::time::Duration;

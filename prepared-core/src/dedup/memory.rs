@@ -1,10 +1,8 @@
 //! [`MemoryDedupStore`]: the embedded dedup store, bounded in memory, for one replica.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -12,13 +10,11 @@ use tokio::time::Instant;
 use super::{Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore};
 use crate::DedupKey;
 
-mod index;
 mod key_hash;
-mod ring;
 mod shard;
 
-use key_hash::KeyHasher;
-use shard::{ClaimOutcome, CompleteOutcome, Evicted, Limits, Shard};
+use key_hash::{KeyHash, KeyHasher};
+use shard::{ClaimOutcome, CompleteOutcome, Full, Limits, Shard};
 
 /// Shards are at least this large, so that a small capacity is not spread over many shards.
 const MIN_PER_SHARD: usize = 1024;
@@ -49,42 +45,46 @@ const MAX_SHARDS: usize = 64;
 /// ```
 ///
 /// # Layout and cost
-/// A key is kept as a 128-bit keyed hash of its text (see below), with one 8-byte word: a
-/// "done" bit and a nanosecond stamp (when the claim was taken, which is also its token, or
-/// when the key was completed). The store is split into up to 64 shards, chosen by the hash,
-/// each under its own lock and on its own cache line. A shard keeps its keys as 24-byte
-/// entries in a ring, in the order they came in, and finds them through an index of 8-byte
-/// slots (32 bits of the hash and the entry's place; linear probing, 37 % to 75 % full).
-/// So a new key is looked up in the index alone (a slot is a third the size of an entry, so
-/// the index stays in the processor's caches far better than the entries would), and is
-/// written next to the previous new key; a key already held costs one more read, of its entry. About 41 bytes a key at a
-/// million keys (the ring's 24 and the index's 17; `benches/dedup.rs` measures it). A claim
-/// or completion is one hash of the key (SipHash-1-3, 128-bit output, one pass), one clock
-/// read and one lookup under one shard's lock; nothing waits, so the futures of the
-/// [`DedupStore`] methods are ready at once. Boxing the future of `claim` is one small
-/// allocation; those of `complete` and `release` are zero-sized when they succeed, and boxing
-/// them allocates nothing. The `*_now` methods do the same without a future.
+/// The store is split into up to 64 shards, chosen by the key's hash, each under its own
+/// lock; the capacity is split evenly over them. A shard keeps its keys in a
+/// `hashbrown::HashMap`, from the key's hash to what the store knows of it (claimed at a
+/// stamp, which is also the claim's token, or done since a stamp: 16 bytes), and in a
+/// `VecDeque` of the hashes in the order they came in, which says which key to drop first
+/// when the shard is full. A claim, completion or release is one hash of the key, one clock
+/// read and a map lookup (and insertion) under one shard's lock; nothing waits, so the futures of the
+/// [`DedupStore`] methods finish in their first poll. A release also removes the key from
+/// the order, looking for it from the newest end.
 ///
-/// Two different keys share a 128-bit hash with probability 2⁻¹²⁸; at a million keys, the
-/// chance that any new event is mistaken for a duplicate is about 10⁻²⁷. The hash keys are
-/// random per store, so nobody can craft colliding event ids.
+/// A full store of the default million keys takes about 86 bytes a key on the heap
+/// ([`allocated_bytes`](Self::allocated_bytes), measured by `benches/dedup.rs`): the map's
+/// entries (32 bytes and a control byte each), in a table about half full at that size, and
+/// the order's 16 bytes. Both grow by doubling, so at other sizes a key costs between about
+/// 56 and 98 bytes.
+///
+/// A key is kept as a 128-bit keyed hash of its text (SipHash-1-3 with its 128-bit output,
+/// from the `siphasher` crate), not as the text: 16 bytes whatever the key's length and no
+/// allocation per key, where the text (about 50 bytes) in a `String` of its own would
+/// roughly double the cost of a key. Two different keys share a 128-bit hash with
+/// probability 2⁻¹²⁸; at a million keys, the chance that any new event is mistaken for a
+/// duplicate is about 10⁻²⁷. The hash keys are random per store, so nobody can craft
+/// colliding event ids.
 ///
 /// # Expiry and capacity
-/// Expired keys are treated as absent at once, and dropped when their shard runs out of room.
-/// The capacity is split evenly over the shards. When a shard is full, a new key takes the
-/// place of the oldest: released and expired keys first come free; otherwise the oldest
-/// *done* key is dropped before the end of its retention. So, when the store is overloaded,
-/// the oldest events lose their dedup protection first (logged once as a warning, and counted
-/// by `prepared_dedup_evicted_total` with the `metrics` feature). Each insertion into a full
-/// shard drops what it needs, next to the ring's head, so no insertion pays for a walk over
-/// the shard. Live in-flight claims are never dropped (one met at the head is kept, as the
-/// newest): a shard full of them refuses new claims with [`DedupError::Full`] (`503`,
-/// Prepared retries) rather than risk processing an event twice.
+/// Expired keys are treated as absent at once, and dropped when their shard runs out of room;
+/// a released key leaves its shard at once. When a shard is full, a new key takes the place
+/// of the oldest: the expired keys at the front of the order are dropped, or else, when the
+/// oldest key is *done*, it is dropped before the end of its retention (an expired key
+/// further back waits for its turn). So, when the store is overloaded, the oldest events lose their dedup protection first (logged once as a warning,
+/// and counted by `prepared_dedup_evicted_total` with the `metrics` feature). A key claimed
+/// again after it expired keeps its place in the order. Live in-flight claims are never
+/// dropped (one met at the front moves to the back, as the newest): a shard full of them
+/// refuses new claims with [`DedupError::Full`] (`503`, Prepared retries) rather than risk
+/// processing an event twice.
 ///
 /// The store reads the clock through [`tokio::time::Instant`], so tests can move it with
 /// tokio's paused time.
 pub struct MemoryDedupStore {
-    shards: Box<[Shard]>,
+    shards: Box<[Mutex<Shard>]>,
     mask: usize,
     hasher: KeyHasher,
     limits: Limits,
@@ -100,16 +100,15 @@ impl MemoryDedupStore {
         let shards = (capacity / MIN_PER_SHARD).clamp(1, MAX_SHARDS);
         // The largest power of two not above `shards`.
         let shards = 1usize << shards.ilog2();
-        let limits = Limits {
-            claim_ttl: nanos(config.claim_ttl()),
-            retention: nanos(config.retention()),
-            per_shard: (capacity / shards).max(1),
-        };
         Self {
-            shards: (0..shards).map(|_| Shard::new(limits.per_shard)).collect(),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
             mask: shards - 1,
             hasher: KeyHasher::new(),
-            limits,
+            limits: Limits {
+                claim_ttl: nanos(config.claim_ttl()),
+                retention: nanos(config.retention()),
+                per_shard: (capacity / shards).max(1),
+            },
             config,
             epoch: Instant::now(),
             warned_eviction: AtomicBool::new(false),
@@ -124,19 +123,17 @@ impl MemoryDedupStore {
     /// How many keys the store holds, in flight and done, counting expired keys that were not
     /// dropped yet. Never more than the capacity.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(Shard::len).sum()
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
     }
 
-    /// How many bytes the store's rings and indexes take on the heap, e.g. for a gauge.
-    /// Divided by [`len`](Self::len), it gives the cost of one key: a 24-byte entry (the ring
-    /// grows by at most doubling, up to the capacity) and 8-byte index slots, 37 % to 75 %
-    /// full.
+    /// How many bytes the store's maps and arrival queues take on the heap, e.g. for a gauge.
+    /// Divided by [`len`](Self::len), it gives the cost of one key (see "Layout and cost").
     pub fn allocated_bytes(&self) -> usize {
         self.shards
             .iter()
-            .map(Shard::allocated_bytes)
+            .map(|shard| lock(shard).allocated_bytes())
             .sum::<usize>()
-            + size_of_val::<[Shard]>(&self.shards)
+            + size_of_val::<[Mutex<Shard>]>(&self.shards)
     }
 
     /// Whether the store holds no key.
@@ -144,61 +141,29 @@ impl MemoryDedupStore {
         self.len() == 0
     }
 
-    /// [`DedupStore::claim`], without a future.
-    pub fn claim_now(&self, key: &DedupKey) -> Result<Claim, DedupError> {
-        let hash = self.hasher.hash(key);
-        let mut evicted = Evicted { early: 0 };
-        let outcome =
-            self.shards[hash.shard(self.mask)].claim(hash, self.now(), &self.limits, &mut evicted);
-        self.evicted(evicted);
-        match outcome {
-            Ok(ClaimOutcome::Claimed(stamp)) => {
-                Ok(Claim::Claimed(ClaimToken::new(u128::from(stamp))))
-            }
-            Ok(ClaimOutcome::Done) => Ok(Claim::Done),
-            Ok(ClaimOutcome::InFlight) => Ok(Claim::InFlight),
-            Err(shard::Full) => Err(self.full()),
-        }
+    /// The shard of `key`, locked, with the time now.
+    fn shard(&self, key: KeyHash) -> (MutexGuard<'_, Shard>, u64) {
+        let now = nanos(Instant::now().saturating_duration_since(self.epoch));
+        (lock(&self.shards[key.shard(self.mask)]), now)
     }
 
-    /// [`DedupStore::complete`], without a future. It fails only when the key is not in the
-    /// store any more (its claim expired and was dropped) and the store is full of claims.
-    pub fn complete_now(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), DedupError> {
-        let hash = self.hasher.hash(key);
-        let mut evicted = Evicted { early: 0 };
-        let outcome = self.shards[hash.shard(self.mask)].complete(
-            hash,
-            token.get(),
-            self.now(),
-            &self.limits,
-            &mut evicted,
-        );
-        self.evicted(evicted);
-        match outcome {
-            Ok(CompleteOutcome::Done | CompleteOutcome::AlreadyDone) => Ok(()),
-            Ok(CompleteOutcome::HeldByOther) => {
-                tracing::warn!(
-                    event = %key,
-                    "the claim expired and another delivery took the event over; \
-                     it was not marked done by the expired claim"
-                );
-                Ok(())
-            }
-            Err(shard::Full) => Err(self.full()),
+    /// Reports the done keys `shard` dropped early.
+    fn report_evicted(&self, mut shard: MutexGuard<'_, Shard>) {
+        let evicted = shard.take_evicted_early();
+        drop(shard);
+        if evicted == 0 {
+            return;
         }
-    }
-
-    /// [`DedupStore::release`], without a future. It cannot fail.
-    pub fn release_now(&self, key: &DedupKey, token: &ClaimToken) {
-        let hash = self.hasher.hash(key);
-        if !self.shards[hash.shard(self.mask)].release(hash, token.get()) {
-            tracing::debug!(event = %key, "release of a claim the store no longer holds");
+        #[cfg(feature = "metrics")]
+        metrics::counter!("prepared_dedup_evicted_total").increment(evicted as u64);
+        if !self.warned_eviction.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                capacity = self.config.capacity(),
+                "the dedup store is full: dropping the oldest done keys before the end of their \
+                 retention (raise the capacity); this is logged once"
+            );
         }
-    }
-
-    /// Nanoseconds since the store was created.
-    fn now(&self) -> u64 {
-        nanos(Instant::now().saturating_duration_since(self.epoch))
+        tracing::debug!(evicted, "dropped done keys early");
     }
 
     fn full(&self) -> DedupError {
@@ -210,26 +175,12 @@ impl MemoryDedupStore {
             capacity: self.config.capacity(),
         }
     }
+}
 
-    fn evicted(&self, evicted: Evicted) {
-        if evicted.early == 0 {
-            return;
-        }
-        #[cfg(feature = "metrics")]
-        metrics::counter!("prepared_dedup_evicted_total").increment(evicted.early as u64);
-        // A plain load first: a full store evicts on every insertion, and the swap would
-        // write the shared flag each time.
-        if !self.warned_eviction.load(Ordering::Relaxed)
-            && !self.warned_eviction.swap(true, Ordering::Relaxed)
-        {
-            tracing::warn!(
-                capacity = self.config.capacity(),
-                "the dedup store is full: dropping the oldest done keys before the end of their \
-                 retention (raise the capacity); this is logged once"
-            );
-        }
-        tracing::debug!(evicted = evicted.early, "dropped done keys early");
-    }
+/// Locks a shard. Nothing panics while a shard is locked; if something did, the shard would
+/// still answer soundly (a key missing from its arrival queue is only never dropped early).
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Default for MemoryDedupStore {
@@ -252,30 +203,55 @@ impl fmt::Debug for MemoryDedupStore {
 
 impl DedupStore for MemoryDedupStore {
     fn claim<'a>(&'a self, key: &'a DedupKey) -> DedupFuture<'a, Claim> {
-        Box::pin(std::future::ready(self.claim_now(key)))
+        Box::pin(async move {
+            let hash = self.hasher.hash(key);
+            let (mut shard, now) = self.shard(hash);
+            let outcome = shard.claim(hash, now, &self.limits);
+            self.report_evicted(shard);
+            match outcome {
+                Ok(ClaimOutcome::Claimed(stamp)) => {
+                    Ok(Claim::Claimed(ClaimToken::new(u128::from(stamp))))
+                }
+                Ok(ClaimOutcome::Done) => Ok(Claim::Done),
+                Ok(ClaimOutcome::InFlight) => Ok(Claim::InFlight),
+                Err(Full) => Err(self.full()),
+            }
+        })
     }
 
+    /// Fails only when the key is not in the store any more (its claim expired and was
+    /// dropped) and its shard is full of claims.
     fn complete<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
-        match self.complete_now(key, token) {
-            Ok(()) => Box::pin(ReadyOk),
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-        }
+        Box::pin(async move {
+            let hash = self.hasher.hash(key);
+            let (mut shard, now) = self.shard(hash);
+            let outcome = shard.complete(hash, token.get(), now, &self.limits);
+            self.report_evicted(shard);
+            match outcome {
+                Ok(CompleteOutcome::Done | CompleteOutcome::AlreadyDone) => Ok(()),
+                Ok(CompleteOutcome::HeldByOther) => {
+                    tracing::warn!(
+                        event = %key,
+                        "the claim expired and another delivery took the event over; \
+                         it was not marked done by the expired claim"
+                    );
+                    Ok(())
+                }
+                Err(Full) => Err(self.full()),
+            }
+        })
     }
 
+    /// Never fails.
     fn release<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
-        self.release_now(key, token);
-        Box::pin(ReadyOk)
-    }
-}
-
-/// A future that is `Ok(())` at once. It is zero-sized, so boxing it allocates nothing.
-struct ReadyOk;
-
-impl Future for ReadyOk {
-    type Output = Result<(), DedupError>;
-
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(Ok(()))
+        Box::pin(async move {
+            let hash = self.hasher.hash(key);
+            let (mut shard, _) = self.shard(hash);
+            if !shard.release(hash, token.get()) {
+                tracing::debug!(event = %key, "release of a claim the store no longer holds");
+            }
+            Ok(())
+        })
     }
 }
 

@@ -335,24 +335,7 @@ async fn many_keys_in_parallel_are_each_claimed_once() {
 }
 
 #[tokio::test]
-async fn the_synchronous_methods_match_the_trait() {
-    let store = store(1000);
-    let key = key(7);
-    let Claim::Claimed(token) = store.claim_now(&key).expect("answers") else {
-        panic!("a new key");
-    };
-    assert_eq!(store.claim_now(&key).expect("answers"), Claim::InFlight);
-    store.release_now(&key, &token);
-    let Claim::Claimed(token) = store.claim_now(&key).expect("answers") else {
-        panic!("released");
-    };
-    store.complete_now(&key, &token).expect("completes");
-    assert_eq!(store.claim(&key).await.expect("answers"), Claim::Done);
-    assert!(!store.is_empty());
-}
-
-#[test]
-fn the_defaults_are_documented_numbers() {
+async fn the_defaults_are_documented_numbers() {
     let config = DedupConfig::default();
     assert_eq!(config.claim_ttl(), Duration::from_secs(300));
     assert_eq!(config.retention(), Duration::from_secs(72 * 3600));
@@ -372,9 +355,9 @@ fn the_defaults_are_documented_numbers() {
     );
     // A capacity of one holds one key.
     let store = MemoryDedupStore::new(config);
-    assert!(store.claim_now(&key(1)).expect("answers").is_claimed());
+    assert!(claim(&store, &key(1)).await.is_claimed());
     assert!(matches!(
-        store.claim_now(&key(2)),
+        store.claim(&key(2)).await,
         Err(DedupError::Full { capacity: 1 })
     ));
 }

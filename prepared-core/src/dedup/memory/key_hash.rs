@@ -11,27 +11,16 @@ use crate::DedupKey;
 /// Two different keys share a hash with probability about 2⁻¹²⁸, so a store of n keys
 /// mistakes a new event for a duplicate with probability about n²/2¹²⁹ (10⁻²⁷ at a million
 /// keys). The hash key is random per store, so nobody can craft colliding event ids.
-#[derive(Clone, Copy, PartialEq, Eq)]
+///
+/// Kept as two 64-bit halves, as SipHash gives them: 16 bytes a key in the shard's map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct KeyHash {
-    /// Files the key in its shard's index ([`tag`](Self::tag)).
-    low: u64,
+    pub(super) low: u64,
     /// Picks the shard.
-    high: u64,
+    pub(super) high: u64,
 }
 
 impl KeyHash {
-    /// A hash made of these parts (for tests).
-    #[cfg(test)]
-    pub(super) fn from_parts(low: u64, high: u64) -> Self {
-        Self { low, high }
-    }
-
-    /// The 32 bits the shard's index files the key under (and places it by).
-    pub(super) fn tag(self) -> u32 {
-        // The high half of `low`: independent of the bits that pick the shard.
-        (self.low >> 32) as u32
-    }
-
     /// The shard of this key, for a shard count of `mask + 1` (a power of two).
     pub(super) fn shard(self, mask: usize) -> usize {
         // Truncation is intended: only the low bits select the shard.
@@ -39,8 +28,7 @@ impl KeyHash {
     }
 }
 
-/// Hashes keys for one store, under a random 128-bit SipHash key: one pass of SipHash-1-3
-/// with its 128-bit finalization (the `siphasher` crate) gives both halves of the hash.
+/// Hashes keys for one store, under a random 128-bit SipHash key.
 pub(super) struct KeyHasher {
     sip: SipHasher13,
 }

@@ -21,6 +21,12 @@
 //! - enumerated strings (note subtypes, location sources, ...) keep values this version does
 //!   not know in an `Other(String)` variant.
 //!
+//! Decoding is plain `serde_json`, in one pass over the body: a derived wire struct takes the
+//! raw JSON of every field a known event has, without converting it; the discriminators then
+//! name the event, and its fields are converted by their own `Deserialize` and checked, so that
+//! an error names the field. Only `media` (for the members it keeps in [`Media::extra`]) and
+//! unknown events (for their raw payload) read the body a second time.
+//!
 //! Serializing an [`Event`] (or any event struct) with `serde_json` writes Prepared's wire
 //! shape back, discriminator included, so events can be logged, archived and replayed:
 //! `Event::decode(&serde_json::to_vec(&event)?)` gives the same event.

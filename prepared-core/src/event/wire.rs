@@ -297,6 +297,51 @@ impl EventKind {
 #[cfg(test)]
 mod tests {
     use super::{FIELDS, Wire};
+    use crate::{DecodeError, Event, EventKind};
+
+    const CALLER: &str = r#""type": "caller_location", "incident_id": "550e8400-e29b-41d4-a716-446655440000", "lat": 1, "lng": 2"#;
+    const ID: &str = r#""id": "550e8400-e29b-41d4-a716-446655440004""#;
+
+    fn duplicate(event: EventKind, field: &str) -> Result<Event, DecodeError> {
+        Err(DecodeError::DuplicateField {
+            event,
+            field: field.to_owned(),
+        })
+    }
+
+    /// A repeated field is named, for the event the discriminators name wherever they are.
+    #[test]
+    fn repeated_fields_are_named_with_their_event() {
+        let cases = [
+            (
+                format!("{{{ID}, {ID}, {CALLER}}}"),
+                duplicate(EventKind::CallerLocation, "id"),
+            ),
+            (
+                format!("{{{ID}, {CALLER}, \"event_type\": \"x\", \"event_type\": \"y\"}}"),
+                duplicate(EventKind::Unknown, "event_type"),
+            ),
+            (
+                r#"{"event_type": "location_updated", "type": "caller", "type": "caller"}"#
+                    .to_owned(),
+                duplicate(EventKind::LocationUpdated, "type"),
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(Event::decode(body.as_bytes()), expected, "{body}");
+        }
+    }
+
+    /// Members no known event has may repeat, and a field of another event may hold anything.
+    #[test]
+    fn members_the_event_does_not_use_are_not_checked() {
+        for body in [
+            format!("{{{ID}, {CALLER}, \"note\": 5, \"thumbnail\": 1, \"thumbnail\": 2}}"),
+            r#"{"type": "ping", "id": 5, "lat": "north", "created_at": []}"#.to_owned(),
+        ] {
+            assert!(Event::decode(body.as_bytes()).is_ok(), "{body}");
+        }
+    }
 
     /// The list the error path looks repeated fields up in is the derive's own.
     #[test]

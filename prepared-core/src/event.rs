@@ -21,6 +21,12 @@
 //! - enumerated strings (note subtypes, location sources, ...) keep values this version does
 //!   not know in an `Other(String)` variant.
 //!
+//! Decoding is plain `serde_json`, in one pass over the body: a derived wire struct takes the
+//! raw JSON of every field a known event has, without converting it; the discriminators then
+//! name the event, and its fields are converted by their own `Deserialize` and checked, so that
+//! an error names the field. Only `media` (for the members it keeps in [`Media::extra`]) and
+//! unknown events (for their raw payload) read the body a second time.
+//!
 //! Serializing an [`Event`] (or any event struct) with `serde_json` writes Prepared's wire
 //! shape back, discriminator included, so events can be logged, archived and replayed:
 //! `Event::decode(&serde_json::to_vec(&event)?)` gives the same event.
@@ -38,7 +44,6 @@ mod caller_location;
 mod coordinates;
 mod decode_error;
 mod dedup_key;
-mod fast_path;
 mod incident_metadata;
 mod location_source;
 mod location_updated;
@@ -46,9 +51,9 @@ mod media;
 mod note_created;
 mod open_enum;
 mod phone_number;
-mod probe;
 mod timestamp;
 mod unknown;
+mod wire;
 
 pub use caller_location::{CallerLocation, ClassOfService};
 pub use decode_error::DecodeError;
@@ -62,7 +67,7 @@ pub use phone_number::CallerPhoneNumber;
 pub use timestamp::{Timestamp, TimestampError};
 pub use unknown::UnknownEvent;
 
-use probe::{Field, Name, Probe};
+use wire::Wire;
 
 /// One webhook event from Prepared.
 ///
@@ -148,41 +153,25 @@ impl Event {
     /// # Ok::<(), DecodeError>(())
     /// ```
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        match fast_path::decode(body) {
-            Some(event) => Ok(event),
-            None => Self::decode_two_pass(body),
-        }
-    }
-
-    /// The general decoder: finds the discriminator, then decodes the body as that event.
-    fn decode_two_pass(body: &[u8]) -> Result<Self, DecodeError> {
-        let probe = Probe::read(body).map_err(|error| DecodeError::syntax(&error))?;
-        let Probe::Object { event_type, type_ } = probe else {
-            return Err(DecodeError::NotAnObject);
-        };
-        let (discriminator, name) = match (event_type, type_) {
-            (Field::Name(name), _) => (Discriminator::EventType, name),
-            (Field::Absent, Field::Name(name)) => (Discriminator::Type, name),
-            (Field::NotAString, _) => return Err(invalid_discriminator("event_type")),
-            (Field::Duplicate, _) => return Err(duplicate_discriminator("event_type")),
-            (Field::Absent, Field::NotAString) => return Err(invalid_discriminator("type")),
-            (Field::Absent, Field::Duplicate) => return Err(duplicate_discriminator("type")),
-            (Field::Absent, Field::Absent) => return Err(DecodeError::MissingDiscriminator),
-        };
-        let kind = match name {
-            Name::Known(kind) if kind.discriminator() == Some(discriminator) => kind,
-            Name::Known(kind) => {
-                return decode_unknown(discriminator, kind.as_str().to_owned(), body);
-            }
-            Name::Other(name) => return decode_unknown(discriminator, name, body),
-        };
+        let wire = Wire::read(body)?;
+        let (discriminator, name) = wire.name()?;
+        let kind = EventKind::from_wire_name(&name)
+            .filter(|kind| kind.discriminator() == Some(discriminator))
+            .unwrap_or(EventKind::Unknown);
         match kind {
-            EventKind::NoteCreated => decode_as(kind, body).map(Self::NoteCreated),
-            EventKind::LocationUpdated => decode_as(kind, body).map(Self::LocationUpdated),
-            EventKind::IncidentMetadata => decode_as(kind, body).map(Self::IncidentMetadata),
-            EventKind::CallerLocation => decode_as(kind, body).map(Self::CallerLocation),
-            EventKind::Media => decode_as(kind, body).map(Self::Media),
-            EventKind::Unknown => decode_unknown(discriminator, kind.as_str().to_owned(), body),
+            EventKind::NoteCreated => NoteCreated::from_wire(&wire).map(Self::NoteCreated),
+            EventKind::LocationUpdated => {
+                LocationUpdated::from_wire(&wire).map(Self::LocationUpdated)
+            }
+            EventKind::IncidentMetadata => {
+                IncidentMetadata::from_wire(&wire).map(Self::IncidentMetadata)
+            }
+            EventKind::CallerLocation => CallerLocation::from_wire(&wire).map(Self::CallerLocation),
+            EventKind::Media => Media::from_wire(&wire, body).map(Self::Media),
+            EventKind::Unknown => {
+                UnknownEvent::from_wire(discriminator, name.into_owned(), &wire, body)
+                    .map(Self::Unknown)
+            }
         }
     }
 
@@ -249,20 +238,20 @@ impl Event {
     /// rule; in short, the event `id`, except for `incident_metadata`, whose key is the
     /// incident id plus `updated_at`.
     pub fn dedup_key(&self) -> DedupKey {
-        let (kind, id) = match self {
-            Self::NoteCreated(event) => (EventKind::NoteCreated, event.id),
-            Self::LocationUpdated(event) => (EventKind::LocationUpdated, event.id),
-            Self::CallerLocation(event) => (EventKind::CallerLocation, event.id),
-            Self::Media(event) => (EventKind::Media, event.id),
-            Self::IncidentMetadata(event) => {
-                let mut key = id_key(EventKind::IncidentMetadata, event.id);
-                key.push(':');
-                key.push_str(&event.updated_at.unix_timestamp_nanos().to_string());
-                return DedupKey::new(key);
-            }
+        let kind = self.kind();
+        let key = match self {
+            Self::NoteCreated(event) => format!("{kind}:{}", event.id),
+            Self::LocationUpdated(event) => format!("{kind}:{}", event.id),
+            Self::CallerLocation(event) => format!("{kind}:{}", event.id),
+            Self::Media(event) => format!("{kind}:{}", event.id),
+            Self::IncidentMetadata(event) => format!(
+                "{kind}:{}:{}",
+                event.id,
+                event.updated_at.unix_timestamp_nanos()
+            ),
             Self::Unknown(event) => return event.dedup_key().clone(),
         };
-        DedupKey::new(id_key(kind, id))
+        DedupKey::new(key)
     }
 }
 
@@ -274,48 +263,6 @@ impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
         Self::decode(raw.get().as_bytes()).map_err(serde::de::Error::custom)
-    }
-}
-
-/// `<kind>:<id>`, the id hyphenated in lower case (as `Uuid`'s `Display` writes it), built
-/// without the formatting machinery: this runs for every delivery, and with `format!` it cost
-/// half as much as decoding the event (a profile of the axum layer under load).
-fn id_key(kind: EventKind, id: Uuid) -> String {
-    let mut buffer = Uuid::encode_buffer();
-    let id = id.hyphenated().encode_lower(&mut buffer);
-    // Room for the `:<nanoseconds>` of `incident_metadata` too.
-    let mut key = String::with_capacity(kind.as_str().len() + 1 + id.len() + 21);
-    key.push_str(kind.as_str());
-    key.push(':');
-    key.push_str(id);
-    key
-}
-
-fn decode_as<T: serde::de::DeserializeOwned>(
-    kind: EventKind,
-    body: &[u8],
-) -> Result<T, DecodeError> {
-    serde_json::from_slice(body).map_err(|error| DecodeError::from_schema::<T>(kind, body, &error))
-}
-
-fn decode_unknown(
-    discriminator: Discriminator,
-    name: String,
-    body: &[u8],
-) -> Result<Event, DecodeError> {
-    UnknownEvent::decode(discriminator, name, body)
-        .map(Event::Unknown)
-        .map_err(|error| DecodeError::from_unknown(&error))
-}
-
-fn invalid_discriminator(field: &'static str) -> DecodeError {
-    DecodeError::InvalidDiscriminator { field }
-}
-
-fn duplicate_discriminator(field: &'static str) -> DecodeError {
-    DecodeError::DuplicateField {
-        event: EventKind::Unknown,
-        field: field.to_owned(),
     }
 }
 
@@ -385,26 +332,6 @@ impl Discriminator {
         match self {
             Self::EventType => Scope::CadIncidents,
             Self::Type => Scope::IncidentEvents,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use uuid::Uuid;
-
-    use super::{EventKind, id_key};
-    use crate::test_random::XorShift;
-
-    /// The keys built by hand are the keys `format!` wrote before (stores keep them).
-    #[test]
-    fn id_keys_are_the_formatted_kind_and_id() {
-        let mut rng = XorShift(0x5851_f42d_4c95_7f2d);
-        for _ in 0..1000 {
-            let id = Uuid::from_u64_pair(rng.next_u64(), rng.next_u64());
-            for kind in EventKind::ALL {
-                assert_eq!(id_key(kind, id), format!("{}:{id}", kind.as_str()));
-            }
         }
     }
 }

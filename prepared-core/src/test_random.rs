@@ -13,14 +13,4 @@ impl XorShift {
         self.0 ^= self.0 << 17;
         self.0
     }
-
-    /// A number below `bound` (which must not be zero).
-    pub(crate) fn below(&mut self, bound: u64) -> u64 {
-        self.next_u64() % bound
-    }
-
-    /// An index below `bound` (which must not be zero).
-    pub(crate) fn index(&mut self, bound: usize) -> usize {
-        usize::try_from(self.below(bound as u64)).expect("below a usize")
-    }
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::open_enum::open_enum;
-use super::{LocationSource, Timestamp, coordinates};
+use super::wire::Wire;
+use super::{DecodeError, EventKind, LocationSource, Timestamp, coordinates};
 use crate::redact::Redacted;
 
 /// Prepared got location data for a caller (`type: "caller_location"`, scope
@@ -54,6 +55,21 @@ open_enum! {
         Residence = "RESD",
         /// A business landline.
         Business = "BUSN",
+    }
+}
+
+impl CallerLocation {
+    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+        let kind = EventKind::CallerLocation;
+        Ok(Self {
+            id: kind.required("id", wire.id)?,
+            incident_id: kind.required("incident_id", wire.incident_id)?,
+            lat: kind.coordinate("lat", wire.lat, coordinates::is_latitude)?,
+            lng: kind.coordinate("lng", wire.lng, coordinates::is_longitude)?,
+            class_of_service: kind.optional("class_of_service", wire.class_of_service)?,
+            created_at: kind.optional("created_at", wire.created_at)?,
+            source: kind.optional("source", wire.source)?,
+        })
     }
 }
 

@@ -68,87 +68,11 @@ impl DecodeError {
         StatusCode::BAD_REQUEST
     }
 
-    /// Maps a syntax error (the first pass reads the whole body and fails only on those).
+    /// A body `serde_json` refused as JSON, with where it stopped.
     pub(super) fn syntax(error: &serde_json::Error) -> Self {
         Self::Syntax {
             line: error.line(),
             column: error.column(),
         }
-    }
-
-    /// Maps an error of the second pass, decoding `body` as `event`. Runs only on failure:
-    /// the body is decoded again with path tracking to name the field at fault.
-    pub(super) fn from_schema<T>(event: EventKind, body: &[u8], error: &serde_json::Error) -> Self
-    where
-        T: serde::de::DeserializeOwned,
-    {
-        if !matches!(error.classify(), serde_json::error::Category::Data) {
-            return Self::syntax(error);
-        }
-        let mut deserializer = serde_json::Deserializer::from_slice(body);
-        let path = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Err(tracked) => tracked.path().to_string(),
-            Ok(_) => String::new(),
-        };
-        let message = error.to_string();
-        if let Some(field) = quoted_field(&message, "missing field `") {
-            return Self::MissingField {
-                event,
-                field: join_path(&path, field),
-            };
-        }
-        if let Some(field) = quoted_field(&message, "duplicate field `") {
-            return Self::DuplicateField {
-                event,
-                field: join_path(&path, field),
-            };
-        }
-        Self::InvalidField {
-            event,
-            field: safe_path(&path),
-        }
-    }
-}
-
-impl DecodeError {
-    /// Maps an error reading an unknown event's common fields: only a repeated field can
-    /// make that fail.
-    pub(super) fn from_unknown(error: &serde_json::Error) -> Self {
-        let message = error.to_string();
-        match quoted_field(&message, "duplicate field `") {
-            Some(field) => Self::DuplicateField {
-                event: EventKind::Unknown,
-                field: field.to_owned(),
-            },
-            None => Self::syntax(error),
-        }
-    }
-}
-
-/// The name in serde's "missing field `name`" and "duplicate field `name`" messages. Those
-/// names come from our own structs, never from the payload.
-fn quoted_field<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
-    let rest = message.strip_prefix(prefix)?;
-    rest.split('`').next()
-}
-
-fn join_path(path: &str, field: &str) -> String {
-    match safe_path(path).as_str() {
-        "." | "" => field.to_owned(),
-        parent => format!("{parent}.{field}"),
-    }
-}
-
-/// A field path made of identifier characters only, so that it cannot smuggle payload content
-/// (all our fields are identifiers; free-form maps never fail to decode).
-fn safe_path(path: &str) -> String {
-    let is_safe = path.len() <= 64
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']'));
-    if is_safe {
-        path.to_owned()
-    } else {
-        "?".to_owned()
     }
 }

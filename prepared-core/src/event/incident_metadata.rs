@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{CallerPhoneNumber, Timestamp};
+use super::wire::Wire;
+use super::{CallerPhoneNumber, DecodeError, EventKind, Timestamp};
 
 /// An incident was created or its metadata changed, e.g. the call ended
 /// (`type: "incident_metadata"`, scope `incident_events`).
@@ -28,4 +29,19 @@ pub struct IncidentMetadata {
     pub updated_at: Timestamp,
     /// A link to the incident's chatroom in the Prepared portal.
     pub chatroom_url: Option<String>,
+}
+
+impl IncidentMetadata {
+    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+        let kind = EventKind::IncidentMetadata;
+        Ok(Self {
+            id: kind.required("id", wire.id)?,
+            caller_phone_number: kind.required("caller_phone_number", wire.caller_phone_number)?,
+            is_audio_live: kind.required("is_audio_live", wire.is_audio_live)?,
+            audio_call_ended_at: kind.optional("audio_call_ended_at", wire.audio_call_ended_at)?,
+            created_at: kind.required("created_at", wire.created_at)?,
+            updated_at: kind.required("updated_at", wire.updated_at)?,
+            chatroom_url: kind.optional("chatroom_url", wire.chatroom_url)?,
+        })
+    }
 }

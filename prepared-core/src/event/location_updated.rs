@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::open_enum::open_enum;
-use super::{LocationSource, Timestamp, coordinates};
+use super::wire::Wire;
+use super::{DecodeError, EventKind, LocationSource, Timestamp, coordinates};
 use crate::redact::Redacted;
 
 /// Prepared received an updated location for the caller of a linked CAD incident
@@ -43,6 +44,23 @@ open_enum! {
     pub enum LocationType {
         /// The caller's location, the only type Prepared documents today.
         Caller = "caller",
+    }
+}
+
+impl LocationUpdated {
+    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+        let kind = EventKind::LocationUpdated;
+        Ok(Self {
+            id: kind.required("id", wire.id)?,
+            incident_id: kind.required("incident_id", wire.incident_id)?,
+            cad_partner_incident_id: kind
+                .optional("cad_partner_incident_id", wire.cad_partner_incident_id)?,
+            created_at: kind.optional("created_at", wire.created_at)?,
+            location_type: kind.required("type", wire.type_)?,
+            latitude: kind.coordinate("latitude", wire.latitude, coordinates::is_latitude)?,
+            longitude: kind.coordinate("longitude", wire.longitude, coordinates::is_longitude)?,
+            source: kind.optional("source", wire.source)?,
+        })
     }
 }
 

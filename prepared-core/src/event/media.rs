@@ -6,8 +6,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::Timestamp;
 use super::open_enum::open_enum;
+use super::wire::Wire;
+use super::{DecodeError, EventKind, Timestamp};
 use crate::redact::redact_option;
 
 /// A photo, video or recording was attached to an incident (`type: "media"`, scope
@@ -53,6 +54,44 @@ open_enum! {
         /// A recording of a livestream.
         Livestream = "livestream",
     }
+}
+
+/// The members [`Media`]'s typed fields take, and the discriminator.
+const TYPED: [&str; 7] = [
+    "type",
+    "id",
+    "incident_id",
+    "created_at",
+    "url",
+    "media_type",
+    "content_type",
+];
+
+impl Media {
+    /// The typed fields come from the one pass; [`extra`](Self::extra) takes a second one
+    /// over `body` (media events are rare), which keeps every member but the typed ones.
+    pub(super) fn from_wire(wire: &Wire<'_>, body: &[u8]) -> Result<Self, DecodeError> {
+        let kind = EventKind::Media;
+        Ok(Self {
+            id: kind.required("id", wire.id)?,
+            incident_id: kind.required("incident_id", wire.incident_id)?,
+            created_at: kind.optional("created_at", wire.created_at)?,
+            url: kind.optional("url", wire.url)?,
+            media_type: kind.optional("media_type", wire.media_type)?,
+            content_type: kind.optional("content_type", wire.content_type)?,
+            extra: untyped_members(body)?,
+        })
+    }
+}
+
+/// Every member of `body` but the typed ones. The one pass read the body as JSON, so this
+/// fails only where that pass skipped a value without reading all of it (a string that is not
+/// UTF-8, a value nested too deep).
+fn untyped_members(body: &[u8]) -> Result<Map<String, Value>, DecodeError> {
+    let mut members: Map<String, Value> =
+        serde_json::from_slice(body).map_err(|error| DecodeError::syntax(&error))?;
+    members.retain(|name, _| !TYPED.contains(&name.as_str()));
+    Ok(members)
 }
 
 /// The fields no typed field took, less the discriminator `type`, which serialization writes

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::Timestamp;
 use super::open_enum::open_enum;
+use super::wire::Wire;
+use super::{DecodeError, EventKind, Timestamp};
 use crate::redact::RedactedLen;
 
 /// Prepared added a note to a linked CAD incident: an AI summary, a media link, a link to the
@@ -46,6 +47,22 @@ open_enum! {
         IncidentLink = "incident_link",
         /// A URL to Prepared's OnScene chatroom for responders.
         ResponderLink = "responder_link",
+    }
+}
+
+impl NoteCreated {
+    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+        let kind = EventKind::NoteCreated;
+        Ok(Self {
+            id: kind.required("id", wire.id)?,
+            incident_id: kind.required("incident_id", wire.incident_id)?,
+            cad_partner_incident_id: kind
+                .optional("cad_partner_incident_id", wire.cad_partner_incident_id)?,
+            created_at: kind.optional("created_at", wire.created_at)?,
+            subtype: kind.optional("subtype", wire.subtype)?,
+            note: kind.optional("note", wire.note)?,
+            metadata: kind.optional("metadata", wire.metadata)?,
+        })
     }
 }
 

@@ -3,11 +3,12 @@
 use std::fmt;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::{DedupKey, Discriminator, Timestamp};
+use super::wire::{Member, Wire};
+use super::{DecodeError, DedupKey, Discriminator, Timestamp};
 use crate::redact::RedactedLen;
 
 /// An event whose name this version does not know: Prepared added it after this crate was
@@ -43,41 +44,31 @@ pub struct UnknownEvent {
     raw: Box<RawValue>,
 }
 
-/// The fields every Prepared event is likely to carry, read leniently: a field that is absent
-/// or of an unexpected form is simply not used.
-#[derive(Deserialize)]
-struct CommonFields<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    incident_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    created_at: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    updated_at: Option<&'a RawValue>,
-}
-
 impl UnknownEvent {
-    /// Builds the event from a body the first pass found to be an object named `name`.
-    pub(super) fn decode(
+    /// Builds the event named `name` from the one pass over `body`: the fields every Prepared
+    /// event is likely to carry are read leniently (a field that is absent, `null` or of an
+    /// unexpected form is simply not used), and the payload is kept whole, which takes a second
+    /// pass (unknown events are rare).
+    pub(super) fn from_wire(
         discriminator: Discriminator,
         name: String,
+        wire: &Wire<'_>,
         body: &[u8],
-    ) -> Result<Self, serde_json::Error> {
-        let raw: Box<RawValue> = serde_json::from_slice(body)?;
-        let common: CommonFields<'_> = serde_json::from_str(raw.get())?;
-        let dedup_key = match common.id {
+    ) -> Result<Self, DecodeError> {
+        let raw: Box<RawValue> =
+            serde_json::from_slice(body).map_err(|error| DecodeError::syntax(&error))?;
+        let dedup_key = match given(wire.id) {
             Some(id) => DedupKey::hashed([
                 name.as_bytes(),
                 id.get().as_bytes(),
-                common.updated_at.map_or("", RawValue::get).as_bytes(),
+                given(wire.updated_at).map_or("", RawValue::get).as_bytes(),
             ]),
             None => DedupKey::hashed([name.as_bytes(), raw.get().as_bytes()]),
         };
         Ok(Self {
             discriminator,
-            incident_id: lenient(common.incident_id),
-            created_at: lenient(common.created_at),
+            incident_id: lenient(wire.incident_id),
+            created_at: lenient(wire.created_at),
             dedup_key,
             name,
             raw,
@@ -120,8 +111,13 @@ impl UnknownEvent {
     }
 }
 
-fn lenient<T: DeserializeOwned>(raw: Option<&RawValue>) -> Option<T> {
-    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+/// A member that is there and not `null`.
+fn given(member: Member<'_>) -> Member<'_> {
+    member.filter(|raw| raw.get() != "null")
+}
+
+fn lenient<T: DeserializeOwned>(member: Member<'_>) -> Option<T> {
+    given(member).and_then(|raw| serde_json::from_str(raw.get()).ok())
 }
 
 impl PartialEq for UnknownEvent {

@@ -21,11 +21,12 @@
 //! - enumerated strings (note subtypes, location sources, ...) keep values this version does
 //!   not know in an `Other(String)` variant.
 //!
-//! Decoding is plain `serde_json`, in one pass over the body: a derived wire struct takes the
-//! raw JSON of every field a known event has, without converting it; the discriminators then
-//! name the event, and its fields are converted by their own `Deserialize` and checked, so that
-//! an error names the field. Only `media` (for the members it keeps in [`Media::extra`]) and
-//! unknown events (for their raw payload) read the body a second time.
+//! Decoding is plain `serde_json`, in one pass over the body: a derived wire struct reads every
+//! field a known event has, each converted by its own `Deserialize` (a value of another type
+//! is noted, not refused, since only the event the discriminators name decides what its fields
+//! must be); the named event's fields are then checked, so that an error names the field. Only
+//! a `media` event with members beside its typed fields (kept in [`Media::extra`]) and unknown
+//! events (for their raw payload) read the body a second time.
 //!
 //! Serializing an [`Event`] (or any event struct) with `serde_json` writes Prepared's wire
 //! shape back, discriminator included, so events can be logged, archived and replayed:
@@ -153,23 +154,26 @@ impl Event {
     /// # Ok::<(), DecodeError>(())
     /// ```
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        // JSON is UTF-8: checked once here, so that `serde_json` need not check every string.
+        let body = std::str::from_utf8(body)
+            .map_err(|error| DecodeError::not_utf8(body, error.valid_up_to()))?;
         let wire = Wire::read(body)?;
         let (discriminator, name) = wire.name()?;
         let kind = EventKind::from_wire_name(&name)
             .filter(|kind| kind.discriminator() == Some(discriminator))
             .unwrap_or(EventKind::Unknown);
         match kind {
-            EventKind::NoteCreated => NoteCreated::from_wire(&wire).map(Self::NoteCreated),
+            EventKind::NoteCreated => NoteCreated::from_wire(wire).map(Self::NoteCreated),
             EventKind::LocationUpdated => {
-                LocationUpdated::from_wire(&wire).map(Self::LocationUpdated)
+                LocationUpdated::from_wire(wire).map(Self::LocationUpdated)
             }
             EventKind::IncidentMetadata => {
-                IncidentMetadata::from_wire(&wire).map(Self::IncidentMetadata)
+                IncidentMetadata::from_wire(wire).map(Self::IncidentMetadata)
             }
-            EventKind::CallerLocation => CallerLocation::from_wire(&wire).map(Self::CallerLocation),
-            EventKind::Media => Media::from_wire(&wire, body).map(Self::Media),
+            EventKind::CallerLocation => CallerLocation::from_wire(wire).map(Self::CallerLocation),
+            EventKind::Media => Media::from_wire(wire, body).map(Self::Media),
             EventKind::Unknown => {
-                UnknownEvent::from_wire(discriminator, name.into_owned(), &wire, body)
+                UnknownEvent::from_wire(discriminator, name.into_owned(), wire, body)
                     .map(Self::Unknown)
             }
         }

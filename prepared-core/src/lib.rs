@@ -44,8 +44,6 @@ pub mod dedup;
 pub mod delivery;
 pub mod event;
 mod redact;
-#[cfg(test)]
-mod test_random;
 
 pub use delivery::{AckMode, Webhooks};
 

@@ -59,7 +59,7 @@ open_enum! {
 }
 
 impl CallerLocation {
-    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+    pub(super) fn from_wire(wire: Wire<'_>) -> Result<Self, DecodeError> {
         let kind = EventKind::CallerLocation;
         Ok(Self {
             id: kind.required("id", wire.id)?,

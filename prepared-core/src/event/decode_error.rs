@@ -68,6 +68,19 @@ impl DecodeError {
         StatusCode::BAD_REQUEST
     }
 
+    /// A body that is not UTF-8 (RFC 8259 §8.1), with where its first invalid byte is.
+    pub(super) fn not_utf8(body: &[u8], valid_up_to: usize) -> Self {
+        let valid = &body[..valid_up_to.min(body.len())];
+        let line_start = valid
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |at| at + 1);
+        Self::Syntax {
+            line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
+            column: 1 + valid.len() - line_start,
+        }
+    }
+
     /// A body `serde_json` refused as JSON, with where it stopped.
     pub(super) fn syntax(error: &serde_json::Error) -> Self {
         Self::Syntax {

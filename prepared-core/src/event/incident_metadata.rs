@@ -32,7 +32,7 @@ pub struct IncidentMetadata {
 }
 
 impl IncidentMetadata {
-    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+    pub(super) fn from_wire(wire: Wire<'_>) -> Result<Self, DecodeError> {
         let kind = EventKind::IncidentMetadata;
         Ok(Self {
             id: kind.required("id", wire.id)?,

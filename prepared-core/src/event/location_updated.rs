@@ -48,7 +48,7 @@ open_enum! {
 }
 
 impl LocationUpdated {
-    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+    pub(super) fn from_wire(wire: Wire<'_>) -> Result<Self, DecodeError> {
         let kind = EventKind::LocationUpdated;
         Ok(Self {
             id: kind.required("id", wire.id)?,
@@ -56,7 +56,7 @@ impl LocationUpdated {
             cad_partner_incident_id: kind
                 .optional("cad_partner_incident_id", wire.cad_partner_incident_id)?,
             created_at: kind.optional("created_at", wire.created_at)?,
-            location_type: kind.required("type", wire.type_)?,
+            location_type: LocationType::from(kind.required("type", wire.type_)?.as_ref()),
             latitude: kind.coordinate("latitude", wire.latitude, coordinates::is_latitude)?,
             longitude: kind.coordinate("longitude", wire.longitude, coordinates::is_longitude)?,
             source: kind.optional("source", wire.source)?,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::open_enum::open_enum;
-use super::wire::Wire;
+use super::wire::{Members, Wire};
 use super::{DecodeError, EventKind, Timestamp};
 use crate::redact::redact_option;
 
@@ -70,8 +70,9 @@ const TYPED: [&str; 7] = [
 impl Media {
     /// The typed fields come from the one pass; [`extra`](Self::extra) takes a second one
     /// over `body` (media events are rare), which keeps every member but the typed ones.
-    pub(super) fn from_wire(wire: &Wire<'_>, body: &[u8]) -> Result<Self, DecodeError> {
+    pub(super) fn from_wire(wire: Wire<'_>, body: &str) -> Result<Self, DecodeError> {
         let kind = EventKind::Media;
+        let has_extra = wire.has_members_beside(&TYPED);
         Ok(Self {
             id: kind.required("id", wire.id)?,
             incident_id: kind.required("incident_id", wire.incident_id)?,
@@ -79,19 +80,31 @@ impl Media {
             url: kind.optional("url", wire.url)?,
             media_type: kind.optional("media_type", wire.media_type)?,
             content_type: kind.optional("content_type", wire.content_type)?,
-            extra: untyped_members(body)?,
+            extra: if has_extra {
+                untyped_members(body)?
+            } else {
+                Map::new()
+            },
         })
     }
 }
 
-/// Every member of `body` but the typed ones. The one pass read the body as JSON, so this
-/// fails only where that pass skipped a value without reading all of it (a string that is not
-/// UTF-8, a value nested too deep).
-fn untyped_members(body: &[u8]) -> Result<Map<String, Value>, DecodeError> {
-    let mut members: Map<String, Value> =
-        serde_json::from_slice(body).map_err(|error| DecodeError::syntax(&error))?;
-    members.retain(|name, _| !TYPED.contains(&name.as_str()));
-    Ok(members)
+/// Every member of `body` but the typed ones, read in a second pass that converts only those
+/// members (media events are rare, and most have none). The one pass read the body as JSON,
+/// so this fails only where that pass skipped a value without reading all of it (a string
+/// that is not UTF-8, a value nested too deep).
+fn untyped_members(body: &str) -> Result<Map<String, Value>, DecodeError> {
+    let Members(members) =
+        serde_json::from_str(body).map_err(|error| DecodeError::syntax(&error))?;
+    members
+        .into_iter()
+        .filter(|(name, _)| !TYPED.contains(&name.as_ref()))
+        .map(|(name, raw)| {
+            let value =
+                serde_json::from_str(raw.get()).map_err(|error| DecodeError::syntax(&error))?;
+            Ok((name.into_owned(), value))
+        })
+        .collect()
 }
 
 /// The fields no typed field took, less the discriminator `type`, which serialization writes

@@ -51,7 +51,7 @@ open_enum! {
 }
 
 impl NoteCreated {
-    pub(super) fn from_wire(wire: &Wire<'_>) -> Result<Self, DecodeError> {
+    pub(super) fn from_wire(wire: Wire<'_>) -> Result<Self, DecodeError> {
         let kind = EventKind::NoteCreated;
         Ok(Self {
             id: kind.required("id", wire.id)?,
@@ -61,7 +61,7 @@ impl NoteCreated {
             created_at: kind.optional("created_at", wire.created_at)?,
             subtype: kind.optional("subtype", wire.subtype)?,
             note: kind.optional("note", wire.note)?,
-            metadata: kind.optional("metadata", wire.metadata)?,
+            metadata: kind.optional_raw("metadata", wire.metadata)?,
         })
     }
 }

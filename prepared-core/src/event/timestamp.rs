@@ -44,16 +44,43 @@ pub struct TimestampError;
 impl Timestamp {
     /// Parses either accepted form (see the type's documentation).
     pub fn parse(input: &str) -> Result<Self, TimestampError> {
-        // RFC 3339 separates date and time with `T` (or `t`), the webhook form with a space:
-        // one look at that byte picks the one parser to run.
+        // RFC 3339 separates date and time with `T` (or `t`), the webhook form with a space.
         match input.as_bytes().get(10) {
-            Some(b'T' | b't') => OffsetDateTime::parse(input, &Rfc3339)
-                .map_err(|_| TimestampError)
-                .and_then(Self::try_from),
-            _ => PrimitiveDateTime::parse(input, PREPARED_PARSE)
-                .map(|datetime| Self(datetime.assume_utc()))
-                .map_err(|_| TimestampError),
+            Some(b'T' | b't') => Self::parse_rfc3339(input),
+            _ => Self::parse_webhook_form(input),
         }
+    }
+
+    fn parse_rfc3339(input: &str) -> Result<Self, TimestampError> {
+        OffsetDateTime::parse(input, &Rfc3339)
+            .map_err(|_| TimestampError)
+            .and_then(Self::try_from)
+    }
+
+    /// The webhook form is RFC 3339's in UTC with ` ` for `T` and ` UTC` for `Z`: rewritten
+    /// that way, it is read by `time`'s RFC 3339 parser, several times quicker than its
+    /// format-description parser, which reads what the rewrite does not take.
+    fn parse_webhook_form(input: &str) -> Result<Self, TimestampError> {
+        let mut buffer = [0; 40];
+        let rewritable = input
+            .strip_suffix(" UTC")
+            .filter(|utc| utc.len() < buffer.len() && utc.as_bytes().get(10) == Some(&b' '));
+        if let Some(utc) = rewritable {
+            let rfc3339 = &mut buffer[..=utc.len()];
+            rfc3339[..utc.len()].copy_from_slice(utc.as_bytes());
+            rfc3339[10] = b'T';
+            rfc3339[utc.len()] = b'Z';
+            // An ASCII byte replaced another: still UTF-8.
+            if let Ok(parsed) = std::str::from_utf8(rfc3339)
+                .map_err(|_| TimestampError)
+                .and_then(Self::parse_rfc3339)
+            {
+                return Ok(parsed);
+            }
+        }
+        PrimitiveDateTime::parse(input, PREPARED_PARSE)
+            .map(|datetime| Self(datetime.assume_utc()))
+            .map_err(|_| TimestampError)
     }
 
     /// The instant of a parsed RFC 3339 date-time, in UTC; an error when it lies outside

@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::wire::{Member, Wire};
+use super::wire::Wire;
 use super::{DecodeError, DedupKey, Discriminator, Timestamp};
 use crate::redact::RedactedLen;
 
@@ -47,28 +47,31 @@ pub struct UnknownEvent {
 impl UnknownEvent {
     /// Builds the event named `name` from the one pass over `body`: the fields every Prepared
     /// event is likely to carry are read leniently (a field that is absent, `null` or of an
-    /// unexpected form is simply not used), and the payload is kept whole, which takes a second
-    /// pass (unknown events are rare).
+    /// unexpected form is simply not used). The payload is kept whole, and the dedup key is
+    /// made of the raw `id` and `updated_at`, which takes two more passes (unknown events are
+    /// rare).
     pub(super) fn from_wire(
         discriminator: Discriminator,
         name: String,
-        wire: &Wire<'_>,
-        body: &[u8],
+        wire: Wire<'_>,
+        body: &str,
     ) -> Result<Self, DecodeError> {
         let raw: Box<RawValue> =
-            serde_json::from_slice(body).map_err(|error| DecodeError::syntax(&error))?;
-        let dedup_key = match given(wire.id) {
+            serde_json::from_str(body).map_err(|error| DecodeError::syntax(&error))?;
+        let key: KeyFields<'_> =
+            serde_json::from_str(raw.get()).map_err(|error| DecodeError::syntax(&error))?;
+        let dedup_key = match key.id {
             Some(id) => DedupKey::hashed([
                 name.as_bytes(),
                 id.get().as_bytes(),
-                given(wire.updated_at).map_or("", RawValue::get).as_bytes(),
+                key.updated_at.map_or("", RawValue::get).as_bytes(),
             ]),
             None => DedupKey::hashed([name.as_bytes(), raw.get().as_bytes()]),
         };
         Ok(Self {
             discriminator,
-            incident_id: lenient(wire.incident_id),
-            created_at: lenient(wire.created_at),
+            incident_id: wire.incident_id.valid(),
+            created_at: wire.created_at.valid(),
             dedup_key,
             name,
             raw,
@@ -111,13 +114,13 @@ impl UnknownEvent {
     }
 }
 
-/// A member that is there and not `null`.
-fn given(member: Member<'_>) -> Member<'_> {
-    member.filter(|raw| raw.get() != "null")
-}
-
-fn lenient<T: DeserializeOwned>(member: Member<'_>) -> Option<T> {
-    given(member).and_then(|raw| serde_json::from_str(raw.get()).ok())
+/// The members an unknown event's dedup key is made of, as raw JSON (`null` is absent).
+#[derive(serde::Deserialize)]
+struct KeyFields<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    updated_at: Option<&'a RawValue>,
 }
 
 impl PartialEq for UnknownEvent {

@@ -242,20 +242,30 @@ impl Event {
     /// rule; in short, the event `id`, except for `incident_metadata`, whose key is the
     /// incident id plus `updated_at`.
     pub fn dedup_key(&self) -> DedupKey {
-        let kind = self.kind();
-        let key = match self {
-            Self::NoteCreated(event) => format!("{kind}:{}", event.id),
-            Self::LocationUpdated(event) => format!("{kind}:{}", event.id),
-            Self::CallerLocation(event) => format!("{kind}:{}", event.id),
-            Self::Media(event) => format!("{kind}:{}", event.id),
-            Self::IncidentMetadata(event) => format!(
-                "{kind}:{}:{}",
-                event.id,
-                event.updated_at.unix_timestamp_nanos()
-            ),
-            Self::Unknown(event) => return event.dedup_key().clone(),
+        // `<kind>:<id>`, the id hyphenated in lower case (as `Uuid`'s `Display` writes it).
+        let key = |id: Uuid| {
+            let mut buffer = Uuid::encode_buffer();
+            [
+                self.kind().as_str(),
+                ":",
+                id.hyphenated().encode_lower(&mut buffer),
+            ]
+            .concat()
         };
-        DedupKey::new(key)
+        DedupKey::new(match self {
+            Self::NoteCreated(event) => key(event.id),
+            Self::LocationUpdated(event) => key(event.id),
+            Self::CallerLocation(event) => key(event.id),
+            Self::Media(event) => key(event.id),
+            Self::IncidentMetadata(event) => {
+                format!(
+                    "{}:{}",
+                    key(event.id),
+                    event.updated_at.unix_timestamp_nanos()
+                )
+            }
+            Self::Unknown(event) => return event.dedup_key().clone(),
+        })
     }
 }
 

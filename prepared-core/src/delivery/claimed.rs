@@ -48,7 +48,7 @@ impl ClaimedEvent {
 
     /// The payload exactly as received.
     pub fn raw(&self) -> &Bytes {
-        &self.delivery.raw
+        self.delivery.raw()
     }
 
     /// Takes the event and the claim apart.

@@ -45,20 +45,56 @@ use crate::redact::RedactedLen;
 /// ```
 ///
 /// `Debug` shows the size of the payload, never its content.
+///
+/// It is cheap to clone: what does not change between attempts is shared.
 #[derive(Clone)]
 pub struct Delivery {
-    pub(crate) principal: Principal,
-    pub(crate) tenant: Option<Arc<str>>,
-    pub(crate) received_at: OffsetDateTime,
-    pub(crate) attempt: u32,
-    pub(crate) dedup_key: DedupKey,
-    pub(crate) raw: Bytes,
+    received: Arc<Received>,
+    attempt: u32,
+}
+
+/// What the receiver learnt when the delivery arrived.
+struct Received {
+    principal: Principal,
+    tenant: Option<Arc<str>>,
+    received_at: OffsetDateTime,
+    dedup_key: DedupKey,
+    raw: Bytes,
 }
 
 impl Delivery {
+    /// The first attempt of a delivery.
+    pub(crate) fn new(
+        principal: Principal,
+        tenant: Option<Arc<str>>,
+        received_at: OffsetDateTime,
+        dedup_key: DedupKey,
+        raw: Bytes,
+    ) -> Self {
+        let received = Received {
+            principal,
+            tenant,
+            received_at,
+            dedup_key,
+            raw,
+        };
+        Self {
+            received: Arc::new(received),
+            attempt: 1,
+        }
+    }
+
+    /// The same delivery, at attempt `attempt` of its callback.
+    pub(crate) fn at_attempt(&self, attempt: u32) -> Self {
+        Self {
+            received: Arc::clone(&self.received),
+            attempt,
+        }
+    }
+
     /// Which credential authenticated the delivery.
     pub fn principal(&self) -> &Principal {
-        &self.principal
+        &self.received.principal
     }
 
     /// The tenant (e.g. the dispatch center) the credential belongs to: a static token's
@@ -66,12 +102,12 @@ impl Delivery {
     /// itself when the table has no entry for it). `None` for an unlabelled static token or a
     /// token without a client id.
     pub fn tenant(&self) -> Option<&str> {
-        self.tenant.as_deref()
+        self.received.tenant.as_deref()
     }
 
     /// When the receiver got the delivery (the request, not the callback run).
     pub fn received_at(&self) -> OffsetDateTime {
-        self.received_at
+        self.received.received_at
     }
 
     /// Which run of the callback this is for this delivery: 1 for the first, more for the
@@ -82,24 +118,24 @@ impl Delivery {
 
     /// The event's dedup key.
     pub fn dedup_key(&self) -> &DedupKey {
-        &self.dedup_key
+        &self.received.dedup_key
     }
 
     /// The payload exactly as received.
     pub fn raw(&self) -> &Bytes {
-        &self.raw
+        &self.received.raw
     }
 }
 
 impl fmt::Debug for Delivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Delivery")
-            .field("principal", &self.principal)
-            .field("tenant", &self.tenant)
-            .field("received_at", &self.received_at)
+            .field("principal", self.principal())
+            .field("tenant", &self.tenant())
+            .field("received_at", &self.received_at())
             .field("attempt", &self.attempt)
-            .field("dedup_key", &self.dedup_key)
-            .field("raw", &RedactedLen(self.raw.len()))
+            .field("dedup_key", self.dedup_key())
+            .field("raw", &RedactedLen(self.raw().len()))
             .finish()
     }
 }

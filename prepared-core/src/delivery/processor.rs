@@ -9,7 +9,7 @@ use super::callbacks::{CallbackError, Callbacks, call};
 use super::hooks::{DeadLetter, DeadLetterReason, Hook};
 use super::queue::{Job, QueueState};
 use super::settle::{Settle, settle};
-use super::{Delivery, RetryPolicy, stats::Counters};
+use super::{RetryPolicy, stats::Counters};
 use crate::dedup::DedupStore;
 
 /// How [`Processor::process`] ended.
@@ -86,10 +86,7 @@ impl Processor {
                 };
             }
             attempts += 1;
-            let delivery = Delivery {
-                attempt: attempts,
-                ..job.delivery.clone()
-            };
+            let delivery = job.delivery.at_attempt(attempts);
             match call(callback, job.event.clone(), delivery).await {
                 Ok(()) => {
                     self.counters.processed(job.tenant());
@@ -134,7 +131,7 @@ impl Processor {
         if let Some(hook) = &self.dead_letter {
             hook(DeadLetter {
                 event: job.event,
-                raw: job.delivery.raw.clone(),
+                raw: job.delivery.raw().clone(),
                 delivery: job.delivery,
                 attempts,
                 reason,

@@ -19,7 +19,7 @@ pub(crate) struct Job {
 
 impl Job {
     pub(crate) fn key(&self) -> &DedupKey {
-        &self.delivery.dedup_key
+        self.delivery.dedup_key()
     }
 
     pub(crate) fn tenant(&self) -> Option<&str> {

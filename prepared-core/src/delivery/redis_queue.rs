@@ -193,7 +193,7 @@ impl RedisLanes {
             .arg(stream)
             .arg("*")
             .arg("raw")
-            .arg(job.delivery.raw.as_ref())
+            .arg(job.delivery.raw().as_ref())
             .arg("key")
             .arg(job.key().as_str())
             .arg("token")
@@ -405,10 +405,10 @@ struct SenderRecord {
 
 impl SenderRecord {
     fn of(delivery: &Delivery) -> Self {
-        let nanos = delivery.received_at.unix_timestamp_nanos();
+        let nanos = delivery.received_at().unix_timestamp_nanos();
         Self {
-            principal: delivery.principal.clone(),
-            tenant: delivery.tenant.as_deref().map(str::to_owned),
+            principal: delivery.principal().clone(),
+            tenant: delivery.tenant().map(str::to_owned),
             received_at_unix_ns: i64::try_from(nanos).unwrap_or(i64::MAX),
         }
     }
@@ -424,14 +424,14 @@ fn job_of(entry: &StreamId) -> Option<Job> {
     let sender: SenderRecord = serde_json::from_str(&sender).ok()?;
     let received_at =
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(sender.received_at_unix_ns)).ok()?;
-    let delivery = Delivery {
-        principal: sender.principal,
-        tenant: sender.tenant.map(Arc::from),
+    let tenant = sender.tenant.map(Arc::from);
+    let delivery = Delivery::new(
+        sender.principal,
+        tenant,
         received_at,
-        attempt: 1,
-        dedup_key: event.dedup_key(),
+        event.dedup_key(),
         raw,
-    };
+    );
     Some(Job {
         event,
         delivery,

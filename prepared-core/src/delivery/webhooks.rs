@@ -337,14 +337,13 @@ impl Webhooks {
         match processor.dedup.claim(&key).await? {
             Claim::Claimed(token) => {
                 let guard = ClaimGuard::new(Arc::clone(&processor.dedup), key.clone(), token);
-                let delivery = Delivery {
-                    principal: sender.principal,
-                    tenant: sender.tenant,
-                    received_at: sender.received_at,
-                    attempt: 1,
-                    dedup_key: key,
-                    raw: body,
-                };
+                let delivery = Delivery::new(
+                    sender.principal,
+                    sender.tenant,
+                    sender.received_at,
+                    key,
+                    body,
+                );
                 Ok(Some(ClaimedEvent::new(event, delivery, guard)))
             }
             Claim::Done => {

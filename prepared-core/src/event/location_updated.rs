@@ -56,7 +56,7 @@ impl LocationUpdated {
             cad_partner_incident_id: kind
                 .optional("cad_partner_incident_id", wire.cad_partner_incident_id)?,
             created_at: kind.optional("created_at", wire.created_at)?,
-            location_type: LocationType::from(kind.required("type", wire.type_)?.as_ref()),
+            location_type: LocationType::from(kind.required("type", wire.type_)?.0.as_ref()),
             latitude: kind.coordinate("latitude", wire.latitude, coordinates::is_latitude)?,
             longitude: kind.coordinate("longitude", wire.longitude, coordinates::is_longitude)?,
             source: kind.optional("source", wire.source)?,

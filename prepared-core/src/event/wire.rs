@@ -68,9 +68,9 @@ impl<T> Field<T> {
 #[serde(default)]
 pub(super) struct Wire<'a> {
     #[serde(borrow)]
-    pub(super) event_type: Field<Cow<'a, str>>,
+    pub(super) event_type: Field<Text<'a>>,
     #[serde(borrow, rename = "type")]
-    pub(super) type_: Field<Cow<'a, str>>,
+    pub(super) type_: Field<Text<'a>>,
     pub(super) id: Field<Uuid>,
     pub(super) incident_id: Field<Uuid>,
     pub(super) cad_partner_incident_id: Field<String>,
@@ -246,11 +246,11 @@ impl<'a> Wire<'a> {
 }
 
 fn event_name<'a>(
-    event_type: &Field<Cow<'a, str>>,
-    type_: &Field<Cow<'a, str>>,
+    event_type: &Field<Text<'a>>,
+    type_: &Field<Text<'a>>,
 ) -> Result<(Discriminator, Cow<'a, str>), DecodeError> {
-    let name = |field: &Field<Cow<'a, str>>, discriminator: Discriminator| match field {
-        Field::Valid(name) => Ok(Some((discriminator, name.clone()))),
+    let name = |field: &Field<Text<'a>>, discriminator: Discriminator| match field {
+        Field::Valid(Text(name)) => Ok(Some((discriminator, name.clone()))),
         Field::Absent | Field::Null => Ok(None),
         Field::Invalid => Err(DecodeError::InvalidDiscriminator {
             field: discriminator.field_name(),
@@ -276,7 +276,7 @@ fn repeated_field(body: &str, error: &serde_json::Error) -> DecodeError {
             .find(|(name, _)| name == field)
             .map(|(_, value)| *value)
     };
-    let name_field = |field: &str| -> Field<Cow<'_, str>> {
+    let name_field = |field: &str| -> Field<Text<'_>> {
         first(field).map_or(Field::Absent, |raw| {
             serde_json::from_str(raw.get()).unwrap_or(Field::Invalid)
         })
@@ -314,8 +314,9 @@ fn repeated_field(body: &str, error: &serde_json::Error) -> DecodeError {
 pub(super) struct Members<'a>(pub(super) Vec<(Cow<'a, str>, &'a RawValue)>);
 
 /// A string, borrowed from the body unless it has escapes.
-#[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(super) struct Text<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

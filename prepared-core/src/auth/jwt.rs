@@ -278,9 +278,11 @@ impl JwtValidatorBuilder {
         self
     }
 
-    /// JWKS: the least time between two fetches (default 10 s); a token naming an unknown
-    /// key within it is refused without a fetch. Also the `Retry-After` when the JWKS cannot
-    /// be fetched.
+    /// JWKS: the least time between two fetches (default 10 s). A token naming a key the
+    /// set lacks within it is answered `503` with the rest of the cooldown as `Retry-After`
+    /// (at least 1 s; the key may have just rotated in), and refused (`401`) once a fetch
+    /// after its arrival still lacks the key. Also the `Retry-After` when the JWKS cannot be
+    /// fetched.
     pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
         self.refresh_cooldown = cooldown;
         self

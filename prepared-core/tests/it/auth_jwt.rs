@@ -208,6 +208,83 @@ async fn required_scopes_give_403_with_the_scope_in_the_challenge() {
     }
 }
 
+/// An HS256 token of `claims` whose header says `typ` (none for `None`).
+fn hs256_typed(typ: Option<&str>, claims: &serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("signs")
+}
+
+#[tokio::test]
+async fn require_at_jwt_accepts_only_rfc_9068_access_tokens() {
+    let strict = JwtValidator::hs256(JwtSecret::new(SECRET))
+        .audience(AUDIENCE)
+        .require_at_jwt(true)
+        .build()
+        .expect("builds");
+    for typ in ["at+jwt", "AT+JWT", "application/at+jwt", "Application/At+JWT"] {
+        let token = hs256_typed(Some(typ), &claims(json!({})));
+        assert!(strict.validate(token.as_bytes()).await.is_ok(), "{typ}");
+    }
+    for typ in [Some("JWT"), Some("application/jwt"), Some("at+jwt2"), None] {
+        let token = hs256_typed(typ, &claims(json!({})));
+        assert_eq!(
+            strict.validate(token.as_bytes()).await,
+            invalid("wrong_token_type"),
+            "{typ:?}"
+        );
+    }
+    // Off by default: Prepared's own tokens say `typ: JWT`, or nothing.
+    let lenient = hs256_validator();
+    for typ in [Some("JWT"), None, Some("at+jwt")] {
+        let token = hs256_typed(typ, &claims(json!({})));
+        assert!(lenient.validate(token.as_bytes()).await.is_ok(), "{typ:?}");
+    }
+}
+
+#[tokio::test]
+async fn allowed_client_ids_refuse_the_tokens_of_other_clients() {
+    let validator = JwtValidator::hs256(JwtSecret::new(SECRET))
+        .audience(AUDIENCE)
+        .allow_client_id("prepared-ecc-1")
+        .allow_client_id("prepared-ecc-2")
+        .build()
+        .expect("builds");
+    let cases = [
+        (json!({}), Ok(Some("prepared-ecc-1"))),
+        (json!({"client_id": "prepared-ecc-2"}), Ok(Some("prepared-ecc-2"))),
+        // `azp` names the client when `client_id` is absent.
+        (
+            json!({"client_id": null, "azp": "prepared-ecc-2"}),
+            Ok(Some("prepared-ecc-2")),
+        ),
+        (json!({"client_id": "someone-else"}), Err("wrong_client")),
+        // `client_id` wins over `azp`: an allowed `azp` does not excuse another client.
+        (
+            json!({"client_id": "someone-else", "azp": "prepared-ecc-1"}),
+            Err("wrong_client"),
+        ),
+        (json!({"client_id": null}), Err("wrong_client")),
+    ];
+    for (changes, expected) in cases {
+        let token = hs256(&claims(changes.clone()));
+        let result = validator.validate(token.as_bytes()).await;
+        match expected {
+            Ok(client) => assert_eq!(
+                result.expect("accepted").client_id.as_deref(),
+                client,
+                "{changes}"
+            ),
+            Err(reason) => assert_eq!(result, invalid(reason), "{changes}"),
+        }
+    }
+}
+
 #[test]
 fn settings_that_cannot_work_are_refused_at_build_time() {
     let secret = || JwtSecret::new(SECRET);
@@ -237,6 +314,23 @@ fn settings_that_cannot_work_are_refused_at_build_time() {
             .build(),
         Err(ConfigError::Algorithm(_))
     ));
+    assert_eq!(
+        JwtValidator::jwks("https://auth.test/jwks")
+            .audience(AUDIENCE)
+            .algorithms([Algorithm::RS256, Algorithm::HS512])
+            .build()
+            .err(),
+        Some(ConfigError::Algorithm("HS512".to_owned())),
+        "one HMAC algorithm among public-key ones is enough to refuse"
+    );
+    assert_eq!(
+        JwtValidator::hs256(secret())
+            .audience(AUDIENCE)
+            .algorithms([])
+            .build()
+            .err(),
+        Some(ConfigError::Algorithm("(none)".to_owned()))
+    );
     assert!(matches!(
         JwtValidator::jwks("not a url").audience(AUDIENCE).build(),
         Err(ConfigError::Url(_))
@@ -380,6 +474,29 @@ async fn algorithm_confusion_is_refused() {
     assert_eq!(
         validator.validate(ps256.as_bytes()).await,
         invalid("unknown_key")
+    );
+}
+
+/// `algorithms` replaces the defaults: PS256, refused by default, verifies once allowed.
+#[tokio::test]
+async fn the_allowed_algorithms_are_a_setting() {
+    let server = jwks_server(&[jwk("rsa_b", Algorithm::PS256, "ps")]).await;
+    let token = sign(Algorithm::PS256, "rsa_b", Some("ps"), &claims(json!({})));
+    assert_eq!(
+        jwks_validator(&server).validate(token.as_bytes()).await,
+        invalid("disallowed_algorithm")
+    );
+    let validator = JwtValidator::jwks(format!("{}/jwks", server.uri()))
+        .audience(AUDIENCE)
+        .algorithms([Algorithm::PS256])
+        .build()
+        .expect("builds");
+    assert!(validator.validate(token.as_bytes()).await.is_ok());
+    let rs256 = sign(Algorithm::RS256, "rsa_b", Some("ps"), &claims(json!({})));
+    assert_eq!(
+        validator.validate(rs256.as_bytes()).await,
+        invalid("disallowed_algorithm"),
+        "the defaults are replaced, not extended"
     );
 }
 

@@ -227,7 +227,12 @@ async fn require_at_jwt_accepts_only_rfc_9068_access_tokens() {
         .require_at_jwt(true)
         .build()
         .expect("builds");
-    for typ in ["at+jwt", "AT+JWT", "application/at+jwt", "Application/At+JWT"] {
+    for typ in [
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "Application/At+JWT",
+    ] {
         let token = hs256_typed(Some(typ), &claims(json!({})));
         assert!(strict.validate(token.as_bytes()).await.is_ok(), "{typ}");
     }
@@ -257,7 +262,10 @@ async fn allowed_client_ids_refuse_the_tokens_of_other_clients() {
         .expect("builds");
     let cases = [
         (json!({}), Ok(Some("prepared-ecc-1"))),
-        (json!({"client_id": "prepared-ecc-2"}), Ok(Some("prepared-ecc-2"))),
+        (
+            json!({"client_id": "prepared-ecc-2"}),
+            Ok(Some("prepared-ecc-2")),
+        ),
         // `azp` names the client when `client_id` is absent.
         (
             json!({"client_id": null, "azp": "prepared-ecc-2"}),
@@ -718,7 +726,11 @@ async fn a_key_rotated_in_within_the_cooldown_is_retried_not_refused() {
         // The 200 ms left are rounded up to the header's least value.
         assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
     }
-    assert_eq!(jwks_fetches(&server).await, 1, "no fetch within the cooldown");
+    assert_eq!(
+        jwks_fetches(&server).await,
+        1,
+        "no fetch within the cooldown"
+    );
 
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert!(validator.validate(new.as_bytes()).await.is_ok());
@@ -819,9 +831,7 @@ async fn validations_racing_a_rotation_stay_consistent() {
         })
     });
     let (results, ()) = tokio::join!(futures_util::future::join_all(racers), rotate);
-    let refused = |result: &Result<TokenInfo, AuthError>| {
-        matches!(result, Err(error) if error.reason() == "unknown_key" || error.reason() == "jwks_key_not_yet_known")
-    };
+    let refused = |result: &Result<TokenInfo, AuthError>| matches!(result, Err(error) if error.reason() == "unknown_key" || error.reason() == "jwks_key_not_yet_known");
     for result in results {
         let (old_result, new_result, forged_result) = result.expect("joins");
         assert!(

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Without `--file` it sends the documented example payloads (one of each event). The token
-//! defaults to `PREPARED_WEBHOOK_TOKEN`, the URL to `http://127.0.0.1:3000/webhooks/prepared`.
+//! defaults to the first token of `PREPARED_WEBHOOK_TOKEN` (without its `label:`), the URL to `http://127.0.0.1:3000/webhooks/prepared`.
 //! With `--token-url`, it first gets an access token the way Prepared does with OAuth
 //! credentials: a `POST` of `{"client_id", "client_secret", "grant_type":
 //! "client_credentials"}` as JSON, and sends the `access_token` of the answer.
@@ -29,10 +29,23 @@ struct Args {
     attempts: u32,
 }
 
+/// The first token of a `PREPARED_WEBHOOK_TOKEN` value (comma-separated `token` or
+/// `label:token` items, as the example receivers read it).
+fn first_webhook_token(items: &str) -> String {
+    let item = items
+        .split(',')
+        .map(str::trim)
+        .find(|item| !item.is_empty());
+    let token = item.map_or("", |item| {
+        item.rsplit_once(':').map_or(item, |(_, token)| token)
+    });
+    token.trim().to_owned()
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         url: "http://127.0.0.1:3000/webhooks/prepared".to_owned(),
-        token: std::env::var("PREPARED_WEBHOOK_TOKEN").unwrap_or_default(),
+        token: first_webhook_token(&std::env::var("PREPARED_WEBHOOK_TOKEN").unwrap_or_default()),
         token_url: None,
         client_id: std::env::var("PREPARED_OAUTH_CLIENT_ID")
             .unwrap_or_else(|_| "prepared".to_owned()),

@@ -79,7 +79,7 @@ impl ReceiverConfig {
     }
 
     /// The token endpoint to serve on [`TOKEN_PATH`](crate::TOKEN_PATH), with
-    /// `PREPARED_AUTH=token_endpoint`.
+    /// `PREPARED_AUTH` naming `token_endpoint` (alone or with other modes).
     pub fn token_endpoint(&self) -> Option<TokenEndpoint> {
         self.auth.token_endpoint()
     }

@@ -4,8 +4,9 @@
 //!
 //! The receivers' behaviour is a contract (README.md, "Example receivers"):
 //! - `PREPARED_BIND` (default `127.0.0.1:3000`): where to listen;
-//! - `PREPARED_AUTH`: `bearer` (default), `jwt`, `introspection` or `token_endpoint`, with the
-//!   variables of [`ReceiverAuth`];
+//! - `PREPARED_AUTH`: `bearer` (default), `jwt`, `introspection` or `token_endpoint`, or
+//!   several of them comma-separated (tried in that order), with the variables of
+//!   [`ReceiverAuth`];
 //! - `PREPARED_ACK_MODE`: `immediate` (default) or `after_processing`;
 //! - `PREPARED_REDIS_URL`: dedup in Redis (several replicas) instead of in memory;
 //! - each event handed to a callback is printed on stdout as one line of JSON in Prepared's
@@ -50,7 +51,7 @@ pub const EXAMPLE_PAYLOADS: [(&str, &str); 5] = [
 /// The path the example receivers serve the webhook on.
 pub const WEBHOOK_PATH: &str = "/webhooks/prepared";
 
-/// The path the example receivers serve the token endpoint on (`PREPARED_AUTH=token_endpoint`).
+/// The path the example receivers serve the token endpoint on (when `PREPARED_AUTH` names `token_endpoint`).
 pub const TOKEN_PATH: &str = "/oauth/token";
 
 /// Prints the event on stdout as one line of JSON in Prepared's wire shape.

@@ -4,26 +4,28 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use prepared_core::auth::{
-    Authenticator, BearerToken, ClientCredentials, ClientSecret, Introspector, JwtSecret,
-    JwtValidator, StaticBearer, TokenEndpoint,
-};
+use prepared_core::auth::{AnyOf, Authenticator, TokenEndpoint};
 
 use crate::{ConfigError, TOKEN_PATH, WEBHOOK_PATH};
 
-/// How deliveries are authenticated, chosen by `PREPARED_AUTH`:
+mod modes;
+
+/// How deliveries are authenticated, chosen by `PREPARED_AUTH`: one mode, or several
+/// comma-separated (e.g. `bearer,jwt` during a migration to OAuth), tried in that order
+/// with [`AnyOf`]; each mode reads its own variables:
 ///
 /// | `PREPARED_AUTH` | variables |
 /// |---|---|
-/// | `bearer` (default) | `PREPARED_WEBHOOK_TOKEN`: the token(s) Prepared sends, comma-separated for a rotation; generated and printed on stderr when unset |
-/// | `jwt` | `PREPARED_JWT_SECRET` (HS256, 32+ bytes) or `PREPARED_JWKS_URL`; `PREPARED_JWT_AUDIENCE` (required); `PREPARED_JWT_ISSUER`; `PREPARED_REQUIRED_SCOPES` |
-/// | `introspection` | `PREPARED_INTROSPECTION_URL`, `PREPARED_INTROSPECTION_CLIENT_ID`, `PREPARED_INTROSPECTION_CLIENT_SECRET` (the receiver's own client); `PREPARED_REQUIRED_SCOPES` |
+/// | `bearer` (default) | `PREPARED_WEBHOOK_TOKEN`: the token(s) Prepared sends, comma-separated for a rotation or several dispatch centers, each `token` or `label:token` (the label names the sender); generated and printed on stderr when unset |
+/// | `jwt` | `PREPARED_JWT_SECRET` (HS256, 32+ bytes) or `PREPARED_JWKS_URL`; `PREPARED_JWT_AUDIENCE` (required); `PREPARED_JWT_ISSUER`; `PREPARED_REQUIRED_SCOPES`; `PREPARED_ALLOWED_CLIENT_IDS`; `PREPARED_JWT_REQUIRE_AT_JWT`; `PREPARED_JWT_ALGORITHMS` |
+/// | `introspection` | `PREPARED_INTROSPECTION_URL`, `PREPARED_INTROSPECTION_CLIENT_ID`, `PREPARED_INTROSPECTION_CLIENT_SECRET` (the receiver's own client), `PREPARED_INTROSPECTION_CLIENT_AUTH` (`basic` or `post`); `PREPARED_INTROSPECTION_AUDIENCE`; `PREPARED_ALLOWED_CLIENT_IDS`; `PREPARED_REQUIRED_SCOPES` |
 /// | `token_endpoint` | serves `POST /oauth/token` and accepts the tokens it issues: `PREPARED_OAUTH_CLIENT_ID` (default `prepared`), `PREPARED_OAUTH_CLIENT_SECRET` (generated and printed when unset), `PREPARED_JWT_SECRET` (generated when unset: set it when several replicas must accept each other's tokens), `PREPARED_JWT_ISSUER` (default `http://<bind>`), `PREPARED_JWT_AUDIENCE` (default `http://<bind>/webhooks/prepared`), `PREPARED_REQUIRED_SCOPES` |
 ///
-/// `PREPARED_REQUIRED_SCOPES` is a space- or comma-separated list, e.g. `incident_events`.
+/// `PREPARED_REQUIRED_SCOPES` is a space- or comma-separated list, e.g. `incident_events`;
+/// `PREPARED_ALLOWED_CLIENT_IDS` and `PREPARED_JWT_ALGORITHMS` are comma-separated.
 #[derive(Clone)]
 pub struct ReceiverAuth {
-    mode: Mode,
+    modes: Vec<Mode>,
     authenticator: Arc<dyn Authenticator>,
     token_endpoint: Option<TokenEndpoint>,
 }
@@ -38,6 +40,8 @@ enum Mode {
     },
     Introspection {
         url: String,
+        /// Neither an audience nor allowed client ids: any token of the server is accepted.
+        unrestricted: bool,
     },
     TokenEndpoint {
         client_id: String,
@@ -45,22 +49,32 @@ enum Mode {
     },
 }
 
+impl Mode {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Bearer { .. } => "bearer",
+            Self::Jwt { .. } => "jwt",
+            Self::Introspection { .. } => "introspection",
+            Self::TokenEndpoint { .. } => "token_endpoint",
+        }
+    }
+}
+
 impl std::fmt::Debug for ReceiverAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mode = match &self.mode {
-            Mode::Bearer { .. } => "bearer",
-            Mode::Jwt { .. } => "jwt",
-            Mode::Introspection { .. } => "introspection",
-            Mode::TokenEndpoint { .. } => "token_endpoint",
-        };
+        let modes: Vec<&str> = self.modes.iter().map(Mode::name).collect();
         f.debug_struct("ReceiverAuth")
-            .field("mode", &mode)
+            .field("mode", &modes.join(","))
             .finish_non_exhaustive()
     }
 }
 
-fn config_error(error: impl std::fmt::Display) -> ConfigError {
-    ConfigError(error.to_string())
+/// Adds `next` to the authenticators tried so far.
+fn then_try(any: Option<AnyOf>, next: impl Authenticator + std::fmt::Debug) -> AnyOf {
+    match any {
+        None => AnyOf::new(next),
+        Some(any) => any.or(next),
+    }
 }
 
 impl ReceiverAuth {
@@ -70,119 +84,55 @@ impl ReceiverAuth {
         var: &impl Fn(&str) -> Option<String>,
         bind: SocketAddr,
     ) -> Result<Self, ConfigError> {
-        let required = |name: &str, mode: &str| {
-            var(name).ok_or_else(|| ConfigError(format!("PREPARED_AUTH={mode} needs {name}")))
-        };
-        let scopes: Vec<String> = var("PREPARED_REQUIRED_SCOPES")
-            .unwrap_or_default()
-            .split([' ', ','])
-            .filter(|scope| !scope.is_empty())
-            .map(str::to_owned)
-            .collect();
-        match var("PREPARED_AUTH").as_deref().unwrap_or("bearer") {
-            "bearer" => {
-                let (tokens, generated) = match var("PREPARED_WEBHOOK_TOKEN") {
-                    Some(tokens) => (
-                        tokens
-                            .split(',')
-                            .map(str::trim)
-                            .filter(|token| !token.is_empty())
-                            .map(str::to_owned)
-                            .collect(),
-                        None,
-                    ),
-                    None => {
-                        let token = generate_secret();
-                        (vec![token.clone()], Some(token))
-                    }
-                };
-                let authenticator = StaticBearer::new(tokens.into_iter().map(BearerToken::new));
-                Ok(Self::new(Mode::Bearer { generated }, authenticator, None))
+        let var: modes::Vars<'_> = var;
+        let mut names = modes::list(var, "PREPARED_AUTH");
+        if names.is_empty() {
+            names.push("bearer".to_owned());
+        }
+        let mut modes = Vec::new();
+        let mut any: Option<AnyOf> = None;
+        let mut token_endpoint = None;
+        for (position, name) in names.iter().enumerate() {
+            if names[..position].contains(name) {
+                return Err(ConfigError(format!("PREPARED_AUTH names `{name}` twice")));
             }
-            "jwt" => {
-                let (builder, keys) = match (var("PREPARED_JWT_SECRET"), var("PREPARED_JWKS_URL")) {
-                    (Some(secret), None) => (
-                        JwtValidator::hs256(JwtSecret::new(secret)),
-                        "HS256 secret".to_owned(),
-                    ),
-                    (None, Some(url)) => (JwtValidator::jwks(url.clone()), format!("JWKS {url}")),
-                    _ => {
-                        return Err(ConfigError(
-                            "PREPARED_AUTH=jwt needs PREPARED_JWT_SECRET or PREPARED_JWKS_URL (one of them)"
-                                .to_owned(),
-                        ));
-                    }
-                };
-                let mut builder = builder
-                    .audience(required("PREPARED_JWT_AUDIENCE", "jwt")?)
-                    .require_scopes(&scopes);
-                if let Some(issuer) = var("PREPARED_JWT_ISSUER") {
-                    builder = builder.issuer(issuer);
+            let mode = match name.as_str() {
+                "bearer" => {
+                    let (mode, authenticator) = modes::bearer(var)?;
+                    any = Some(then_try(any, authenticator));
+                    mode
                 }
-                let validator = builder.build().map_err(config_error)?;
-                Ok(Self::new(Mode::Jwt { keys }, validator, None))
-            }
-            "introspection" => {
-                let url = required("PREPARED_INTROSPECTION_URL", "introspection")?;
-                let introspector = Introspector::builder(
-                    url.clone(),
-                    required("PREPARED_INTROSPECTION_CLIENT_ID", "introspection")?,
-                    ClientSecret::new(required(
-                        "PREPARED_INTROSPECTION_CLIENT_SECRET",
-                        "introspection",
-                    )?),
-                )
-                .require_scopes(&scopes)
-                .build()
-                .map_err(config_error)?;
-                Ok(Self::new(Mode::Introspection { url }, introspector, None))
-            }
-            "token_endpoint" => {
-                let client_id =
-                    var("PREPARED_OAUTH_CLIENT_ID").unwrap_or_else(|| "prepared".to_owned());
-                let (secret, generated_secret) = match var("PREPARED_OAUTH_CLIENT_SECRET") {
-                    Some(secret) => (secret, None),
-                    None => {
-                        let secret = generate_secret();
-                        (secret.clone(), Some(secret))
-                    }
-                };
-                let endpoint = TokenEndpoint::builder(
-                    JwtSecret::new(var("PREPARED_JWT_SECRET").unwrap_or_else(generate_secret)),
-                    var("PREPARED_JWT_ISSUER").unwrap_or_else(|| format!("http://{bind}")),
-                    var("PREPARED_JWT_AUDIENCE")
-                        .unwrap_or_else(|| format!("http://{bind}{WEBHOOK_PATH}")),
-                )
-                .client(
-                    ClientCredentials::new(client_id.clone(), ClientSecret::new(secret))
-                        .scopes(["cad_incidents", "incident_events"]),
-                )
-                .require_scopes(&scopes)
-                .build()
-                .map_err(config_error)?;
-                let validator = endpoint.validator();
-                let mode = Mode::TokenEndpoint {
-                    client_id,
-                    generated_secret,
-                };
-                Ok(Self::new(mode, validator, Some(endpoint)))
-            }
-            other => Err(ConfigError(format!(
-                "PREPARED_AUTH must be `bearer`, `jwt`, `introspection` or `token_endpoint`, not `{other}`"
-            ))),
+                "jwt" => {
+                    let (mode, validator) = modes::jwt(var)?;
+                    any = Some(then_try(any, validator));
+                    mode
+                }
+                "introspection" => {
+                    let (mode, introspector) = modes::introspection(var)?;
+                    any = Some(then_try(any, introspector));
+                    mode
+                }
+                "token_endpoint" => {
+                    let (mode, endpoint) = modes::token_endpoint(var, bind)?;
+                    any = Some(then_try(any, endpoint.validator()));
+                    token_endpoint = Some(endpoint);
+                    mode
+                }
+                other => {
+                    return Err(ConfigError(format!(
+                        "PREPARED_AUTH must be `bearer`, `jwt`, `introspection` or `token_endpoint`, or several of them comma-separated, not `{other}`"
+                    )));
+                }
+            };
+            modes.push(mode);
         }
-    }
-
-    fn new(
-        mode: Mode,
-        authenticator: impl Authenticator,
-        token_endpoint: Option<TokenEndpoint>,
-    ) -> Self {
-        Self {
-            mode,
-            authenticator: Arc::new(authenticator),
+        // `names` is never empty, so neither is `any`.
+        let any = any.ok_or_else(|| ConfigError("PREPARED_AUTH names no mode".to_owned()))?;
+        Ok(Self {
+            modes,
+            authenticator: Arc::new(any),
             token_endpoint,
-        }
+        })
     }
 
     /// The authenticator of the webhook.
@@ -190,14 +140,15 @@ impl ReceiverAuth {
         Arc::clone(&self.authenticator)
     }
 
-    /// The token endpoint, with `PREPARED_AUTH=token_endpoint`.
+    /// The token endpoint, when `PREPARED_AUTH` names `token_endpoint` (alone or with other
+    /// modes): serve it on [`TOKEN_PATH`](crate::TOKEN_PATH).
     pub fn token_endpoint(&self) -> Option<TokenEndpoint> {
         self.token_endpoint.clone()
     }
 
-    /// What to tell the operator on stderr: the mode, generated credentials, and `curl`
-    /// lines to try the receiver.
-    pub(crate) fn announcement(&self, bind: &SocketAddr) -> Vec<String> {
+    /// What to tell the operator on stderr: the modes, generated credentials, `curl` lines
+    /// to try the receiver, and warnings about settings unfit for production.
+    pub fn announcement(&self, bind: &SocketAddr) -> Vec<String> {
         let url = format!("http://{bind}{WEBHOOK_PATH}");
         // A non-precise location: the sample line must not look like real caller data.
         let sample = |token: &str| {
@@ -206,7 +157,19 @@ impl ReceiverAuth {
                  -d '{{\"type\":\"caller_location\",\"id\":\"550e8400-e29b-41d4-a716-446655440004\",\"incident_id\":\"550e8400-e29b-41d4-a716-446655440000\",\"lat\":40.0,\"lng\":-75.0}}'"
             )
         };
-        match &self.mode {
+        self.modes
+            .iter()
+            .flat_map(|mode| Self::mode_announcement(mode, bind, &sample))
+            .collect()
+    }
+
+    /// The lines of one mode.
+    fn mode_announcement(
+        mode: &Mode,
+        bind: &SocketAddr,
+        sample: &impl Fn(&str) -> String,
+    ) -> Vec<String> {
+        match mode {
             Mode::Bearer { generated: None } => vec![
                 "authentication: static Bearer token(s) from PREPARED_WEBHOOK_TOKEN".to_owned(),
             ],
@@ -217,8 +180,15 @@ impl ReceiverAuth {
                 format!("try: {}", sample(token)),
             ],
             Mode::Jwt { keys } => vec![format!("authentication: JWT access tokens ({keys})")],
-            Mode::Introspection { url } => {
-                vec![format!("authentication: token introspection at {url}")]
+            Mode::Introspection { url, unrestricted } => {
+                let mut lines = vec![format!("authentication: token introspection at {url}")];
+                if *unrestricted {
+                    lines.push(
+                        "warning: any active token of that server is accepted; set PREPARED_INTROSPECTION_AUDIENCE or PREPARED_ALLOWED_CLIENT_IDS in production"
+                            .to_owned(),
+                    );
+                }
+                lines
             }
             Mode::TokenEndpoint {
                 client_id,

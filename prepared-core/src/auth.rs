@@ -10,6 +10,10 @@
 //! | an OAuth access token that is a JWT | [`JwtValidator`] (HS256 secret or a JWKS URL) | the JWKS cannot be fetched |
 //! | an opaque OAuth access token | [`Introspector`] (RFC 7662) | the authorization server cannot be asked |
 //!
+//! [`AnyOf`] accepts a delivery when one of several authenticators does (e.g. static tokens
+//! during a migration to OAuth), and answers with the most telling refusal otherwise (`503`
+//! when one could not decide).
+//!
 //! A partner without an authorization server of its own mounts a [`TokenEndpoint`] (an
 //! RFC 6749 client-credentials grant) beside the webhook; its
 //! [`validator`](TokenEndpoint::validator) accepts exactly the tokens it issues.
@@ -40,6 +44,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+mod any_of;
 mod bearer;
 #[cfg(feature = "oauth")]
 mod config_error;
@@ -59,6 +64,7 @@ mod secret;
 #[cfg(feature = "oauth")]
 mod token_endpoint;
 
+pub use any_of::AnyOf;
 pub use bearer::{StaticBearer, bearer_token};
 #[cfg(feature = "oauth")]
 pub use config_error::ConfigError;

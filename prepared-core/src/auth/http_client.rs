@@ -9,6 +9,10 @@ use bytes::BytesMut;
 /// is a few KiB; anything larger is refused instead of buffered.
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
+/// The longest OAuth `error` code kept from a refusal; real codes (RFC 6749 §5.2, RFC 7662
+/// §2.3) are under 30 characters.
+const MAX_ERROR_CODE_CHARS: usize = 64;
+
 /// An HTTP client for authorization servers. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct AuthServerClient {
@@ -26,8 +30,14 @@ pub(crate) enum UpstreamError {
     #[error("the request failed: {0}")]
     Request(#[source] reqwest::Error),
     /// An answer with a status other than `200`.
-    #[error("answered {0}")]
-    Status(http::StatusCode),
+    #[error("answered {status}")]
+    Status {
+        /// The answer's status.
+        status: http::StatusCode,
+        /// For a `4xx`, the OAuth `error` code of its body (RFC 6749 §5.2), e.g.
+        /// `invalid_client`: only that short field, never the body.
+        oauth_error: Option<String>,
+    },
     /// An answer larger than [`MAX_RESPONSE_BYTES`].
     #[error("the answer is larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge,
@@ -40,8 +50,8 @@ impl UpstreamError {
         match self {
             Self::Timeout => "timeout",
             Self::Request(_) => "unreachable",
-            Self::Status(status) if status.is_server_error() => "server_error",
-            Self::Status(_) => "refused",
+            Self::Status { status, .. } if status.is_server_error() => "server_error",
+            Self::Status { .. } => "refused",
             Self::TooLarge => "answer_too_large",
         }
     }
@@ -80,7 +90,10 @@ impl AuthServerClient {
             .body(Vec::new());
         match request {
             Ok(request) => self.execute(request).await.map(http::Response::into_body),
-            Err(_) => Err(UpstreamError::Status(http::StatusCode::BAD_REQUEST)),
+            Err(_) => Err(UpstreamError::Status {
+                status: http::StatusCode::BAD_REQUEST,
+                oauth_error: None,
+            }),
         }
     }
 
@@ -96,20 +109,53 @@ impl AuthServerClient {
             .map_err(UpstreamError::Request)?;
         let status = response.status();
         if status != http::StatusCode::OK {
-            return Err(UpstreamError::Status(status));
+            // A 4xx usually says why (wrong receiver credentials, a token the server will not
+            // introspect): its `error` code tells a misconfiguration from an outage.
+            let oauth_error = if status.is_client_error() {
+                read_body(&mut response)
+                    .await
+                    .ok()
+                    .and_then(|body| oauth_error_code(&body))
+            } else {
+                None
+            };
+            return Err(UpstreamError::Status {
+                status,
+                oauth_error,
+            });
         }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(UpstreamError::Request)? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(UpstreamError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let mut answer = http::Response::new(body.to_vec());
+        let body = read_body(&mut response).await?;
+        let mut answer = http::Response::new(body);
         *answer.status_mut() = status;
         *answer.headers_mut() = std::mem::take(response.headers_mut());
         Ok(answer)
     }
+}
+
+/// The body of `response`, at most [`MAX_RESPONSE_BYTES`].
+async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(UpstreamError::Request)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(UpstreamError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.to_vec())
+}
+
+/// The `error` field of an OAuth error body (RFC 6749 §5.2), when it is a short code of the
+/// characters the RFC allows (`%x20-21 / %x23-5B / %x5D-7E`); anything else is not kept, so
+/// that no free text of the server's reaches a log.
+fn oauth_error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    let code = serde_json::from_slice::<ErrorBody>(body).ok()?.error;
+    let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+    (!code.is_empty() && code.len() <= MAX_ERROR_CODE_CHARS && code.chars().all(allowed))
+        .then_some(code)
 }
 
 /// `oauth2` sends its requests (introspection) through this client.

@@ -241,8 +241,21 @@ impl Inner {
             },
             _ => "introspection_bad_answer",
         };
-        // The error's `Display` never holds the token; a parse error's body is not logged.
-        tracing::warn!(reason, error = %error, "token introspection failed");
+        // A refusal's status and OAuth `error` code tell wrong receiver credentials from an
+        // outage. Neither these nor the error's `Display` hold the token; a parse error's
+        // body is not logged.
+        let (status, oauth_error) = match error {
+            RequestTokenError::Request(UpstreamError::Status {
+                status,
+                oauth_error,
+            }) => (Some(status.as_u16()), oauth_error.as_deref()),
+            _ => (None, None),
+        };
+        let detail = match error {
+            RequestTokenError::Request(upstream) => upstream.to_string(),
+            other => other.to_string(),
+        };
+        tracing::warn!(reason, status, oauth_error, error = %detail, "token introspection failed");
         AuthError::Unavailable {
             reason,
             retry_after: self.retry_after,

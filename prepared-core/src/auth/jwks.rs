@@ -8,6 +8,10 @@
 //! - A failed fetch keeps the keys already known (a token signed with one of them is still
 //!   accepted); a token whose key cannot be known because the fetch failed is answered `503`
 //!   with `Retry-After`, not `401`.
+//! - A token naming a key the set lacks is refused (`401 unknown_key`) only by a set fetched
+//!   after the token arrived. Within the cooldown of an earlier fetch the key may have just
+//!   rotated in and cannot be known yet: `503` with a `Retry-After` of the cooldown's rest
+//!   (at least 1 s), so a good token is retried rather than refused.
 //! - Every fetch runs under the client's timeout.
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -20,6 +24,10 @@ use serde_json::value::RawValue;
 
 use super::AuthError;
 use super::http_client::AuthServerClient;
+
+/// The least `Retry-After` for a key that cannot be known before the cooldown ends: the
+/// header counts whole seconds.
+const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The keys of a JWKS and when they were fetched.
 #[derive(Default)]
@@ -152,6 +160,7 @@ impl Jwks {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<KeySet>, AuthError> {
+        let arrived = Instant::now();
         let current = self.current();
         if current.is_fresh(self.max_age) && current.find(kid, alg).is_some() {
             return Ok(current);
@@ -187,8 +196,19 @@ impl Jwks {
                 reason: "jwks_unavailable",
                 retry_after: self.cooldown,
             })
-        } else {
+        } else if refresh.attempted_at.is_some_and(|at| at >= arrived) {
+            // This set was fetched after the token arrived, and it lacks the key.
             Err(AuthError::invalid("unknown_key"))
+        } else {
+            // The set predates the token and cannot be fetched again before the cooldown
+            // ends: the key may have just rotated in.
+            let rest = refresh.attempted_at.map_or(Duration::ZERO, |at| {
+                self.cooldown.saturating_sub(at.elapsed())
+            });
+            Err(AuthError::Unavailable {
+                reason: "jwks_key_not_yet_known",
+                retry_after: rest.max(MIN_RETRY_AFTER),
+            })
         }
     }
 

@@ -20,8 +20,9 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
 /// Validates OAuth access tokens that are JWTs: the signature (HS256 with a shared secret,
 /// or RS256/ES256/EdDSA with keys from a JWKS URL), `exp` and `nbf` with a small leeway
-/// (default 30 s), `iss` and `aud` when configured (then required), and the required
-/// scopes (`scope`, space-delimited, or `scp`). Cheap to clone.
+/// (default 30 s), `iss` and `aud` when configured (then required), the required scopes
+/// (`scope`, space-delimited, or `scp`) and, when configured, the client (`client_id`, or
+/// `azp`) and the RFC 9068 header `typ: at+jwt`. Cheap to clone.
 ///
 /// The algorithm is never taken from the token alone: a token whose `alg` is not in the
 /// validator's list (`none`, or `HS256` against public keys) is refused before any key is
@@ -58,6 +59,10 @@ struct Inner {
     validations: Vec<(Algorithm, Validation)>,
     required_scopes: Scopes,
     required_scopes_text: Arc<str>,
+    /// The clients whose tokens are accepted; empty: any.
+    client_ids: Vec<String>,
+    /// Whether the header must say `typ: at+jwt` (RFC 9068 §2.1).
+    require_at_jwt: bool,
 }
 
 enum Keys {
@@ -128,6 +133,9 @@ impl JwtValidator {
         else {
             return Err(AuthError::invalid("disallowed_algorithm"));
         };
+        if self.inner.require_at_jwt && !header.typ.as_deref().is_some_and(is_at_jwt) {
+            return Err(AuthError::invalid("wrong_token_type"));
+        }
         let claims = match &self.inner.keys {
             Keys::Secret(key) => jsonwebtoken::decode::<AccessTokenClaims>(token, key, validation),
             Keys::Jwks(jwks) => {
@@ -145,17 +153,32 @@ impl JwtValidator {
             .or(claims.scp)
             .map(ScopeClaim::into_scopes)
             .unwrap_or_default();
+        let client_id = claims.client_id.or(claims.azp);
+        let allowed = &self.inner.client_ids;
+        if !allowed.is_empty() && !client_id.as_ref().is_some_and(|id| allowed.contains(id)) {
+            return Err(AuthError::invalid("wrong_client"));
+        }
         if !scopes.contains_all(&self.inner.required_scopes) {
             return Err(AuthError::InsufficientScope {
                 required: Arc::clone(&self.inner.required_scopes_text),
             });
         }
         Ok(TokenInfo {
-            client_id: claims.client_id.or(claims.azp),
+            client_id,
             subject: claims.sub,
             scopes,
         })
     }
+}
+
+/// Whether a header `typ` names an RFC 9068 access token: `at+jwt`, or its media type
+/// `application/at+jwt` (RFC 9068 §2.1; media types compare case-insensitively).
+fn is_at_jwt(typ: &str) -> bool {
+    let bare = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case("at+jwt")
 }
 
 /// The reason name of a refused token.
@@ -197,6 +220,8 @@ pub struct JwtValidatorBuilder {
     any_audience: bool,
     leeway: Duration,
     required_scopes: Scopes,
+    client_ids: Vec<String>,
+    require_at_jwt: bool,
     fetch_timeout: Duration,
     refresh_cooldown: Duration,
     max_key_age: Duration,
@@ -210,6 +235,8 @@ impl std::fmt::Debug for JwtValidatorBuilder {
             .field("audiences", &self.audiences)
             .field("leeway", &self.leeway)
             .field("required_scopes", &self.required_scopes)
+            .field("client_ids", &self.client_ids)
+            .field("require_at_jwt", &self.require_at_jwt)
             .finish_non_exhaustive()
     }
 }
@@ -224,6 +251,8 @@ impl JwtValidatorBuilder {
             any_audience: false,
             leeway: DEFAULT_LEEWAY,
             required_scopes: Scopes::default(),
+            client_ids: Vec::new(),
+            require_at_jwt: false,
             fetch_timeout: Duration::from_secs(5),
             refresh_cooldown: Duration::from_secs(10),
             max_key_age: Duration::from_secs(600),
@@ -264,6 +293,23 @@ impl JwtValidatorBuilder {
         self
     }
 
+    /// Accepts only tokens issued to this OAuth client, named by `client_id` or else `azp`
+    /// (may be called for several, e.g. one per dispatch center; `401`, reason
+    /// `wrong_client`, otherwise). Default: any client.
+    pub fn allow_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_ids.push(client_id.into());
+        self
+    }
+
+    /// Requires the RFC 9068 header `typ: at+jwt` (or `application/at+jwt`, any case), so
+    /// that an ID token or another JWT of the same issuer cannot pass for an access token
+    /// (`401`, reason `wrong_token_type`, otherwise). Off by default: Prepared's own tokens
+    /// and many servers' do not carry it.
+    pub fn require_at_jwt(mut self, required: bool) -> Self {
+        self.require_at_jwt = required;
+        self
+    }
+
     /// The accepted signature algorithms, replacing the defaults (`HS256` for a secret;
     /// `RS256`, `ES256`, `EdDSA` for a JWKS). They must fit the keys: HMAC algorithms for a
     /// secret, public-key algorithms for a JWKS.
@@ -278,9 +324,11 @@ impl JwtValidatorBuilder {
         self
     }
 
-    /// JWKS: the least time between two fetches (default 10 s); a token naming an unknown
-    /// key within it is refused without a fetch. Also the `Retry-After` when the JWKS cannot
-    /// be fetched.
+    /// JWKS: the least time between two fetches (default 10 s). A token naming a key the
+    /// set lacks within it is answered `503` with the rest of the cooldown as `Retry-After`
+    /// (at least 1 s; the key may have just rotated in), and refused (`401`) once a fetch
+    /// after its arrival still lacks the key. Also the `Retry-After` when the JWKS cannot be
+    /// fetched.
     pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
         self.refresh_cooldown = cooldown;
         self
@@ -359,6 +407,8 @@ impl JwtValidatorBuilder {
                 validations,
                 required_scopes_text: self.required_scopes.to_string().into(),
                 required_scopes: self.required_scopes,
+                client_ids: self.client_ids,
+                require_at_jwt: self.require_at_jwt,
             }),
         })
     }

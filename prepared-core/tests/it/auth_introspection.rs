@@ -93,6 +93,108 @@ async fn credentials_can_go_in_the_body() {
         .build()
         .expect("builds");
     assert!(introspector.introspect(TOKEN.as_bytes()).await.is_ok());
+    // client_secret_post: the credentials are in the form, and there is no Basic header.
+    let requests = server.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 1);
+    assert!(!requests[0].headers.contains_key("authorization"));
+    let form: Vec<(String, String)> = form_urlencoded::parse(&requests[0].body)
+        .into_owned()
+        .collect();
+    for field in [
+        ("client_id", "receiver"),
+        ("client_secret", "receiver-secret"),
+    ] {
+        assert!(
+            form.contains(&(field.0.to_owned(), field.1.to_owned())),
+            "{form:?}"
+        );
+    }
+}
+
+/// Captures what a test logs, at every level.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+    }
+}
+
+/// A `400`/`401` from the introspection endpoint (wrong receiver credentials, a server that
+/// will not introspect this token) is logged at `warn` with its status and OAuth `error`
+/// code, so it is not mistaken for an outage; the body's other fields and the token are not.
+#[tokio::test]
+async fn a_refusal_by_the_server_is_logged_with_its_status_and_error_code() {
+    let cases = [
+        (
+            401,
+            json!({"error": "invalid_client", "error_description": "bad secret XYZ"}),
+            Some("invalid_client"),
+        ),
+        (
+            400,
+            json!({"error": "unsupported_token_type"}),
+            Some("unsupported_token_type"),
+        ),
+        // Not an OAuth code: nothing of the body is kept.
+        (400, json!({"error": "line\nbreak \"quoted\""}), None),
+        (403, json!({"message": "no"}), None),
+    ];
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // With a single scoped subscriber alive, tracing-core asks only the registering thread's
+    // subscriber about a new callsite: one first hit on another test's thread would silence
+    // it here. A second (silent) dispatcher makes it ask every live one; the rebuild then
+    // makes the callsites registered before this test ask again.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    tracing::callsite::rebuild_interest_cache();
+    for (status, body, code) in cases {
+        captured.0.lock().expect("not poisoned").clear();
+        let server = server_answering(ResponseTemplate::new(status).set_body_json(&body)).await;
+        let error = builder(&server)
+            .build()
+            .expect("builds")
+            .introspect(TOKEN.as_bytes())
+            .await
+            .expect_err("refused");
+        // Still 503: the delivery is retried once the configuration is fixed.
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.reason(), "introspection_refused");
+        let logs = captured.text();
+        let line = logs
+            .lines()
+            .find(|line| line.contains("token introspection failed"))
+            .unwrap_or_else(|| panic!("no log line: {logs}"));
+        assert!(line.contains(" WARN "), "{line}");
+        assert!(line.contains(&format!("status={status}")), "{line}");
+        match code {
+            Some(code) => assert!(line.contains(&format!("oauth_error=\"{code}\"")), "{line}"),
+            None => assert!(!line.contains("oauth_error"), "{line}"),
+        }
+        assert!(!logs.contains("bad secret"), "{logs}");
+        assert!(!logs.contains("break"), "{logs}");
+        assert!(!logs.contains(TOKEN), "{logs}");
+    }
 }
 
 #[tokio::test]

@@ -208,6 +208,91 @@ async fn required_scopes_give_403_with_the_scope_in_the_challenge() {
     }
 }
 
+/// An HS256 token of `claims` whose header says `typ` (none for `None`).
+fn hs256_typed(typ: Option<&str>, claims: &serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("signs")
+}
+
+#[tokio::test]
+async fn require_at_jwt_accepts_only_rfc_9068_access_tokens() {
+    let strict = JwtValidator::hs256(JwtSecret::new(SECRET))
+        .audience(AUDIENCE)
+        .require_at_jwt(true)
+        .build()
+        .expect("builds");
+    for typ in [
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "Application/At+JWT",
+    ] {
+        let token = hs256_typed(Some(typ), &claims(json!({})));
+        assert!(strict.validate(token.as_bytes()).await.is_ok(), "{typ}");
+    }
+    for typ in [Some("JWT"), Some("application/jwt"), Some("at+jwt2"), None] {
+        let token = hs256_typed(typ, &claims(json!({})));
+        assert_eq!(
+            strict.validate(token.as_bytes()).await,
+            invalid("wrong_token_type"),
+            "{typ:?}"
+        );
+    }
+    // Off by default: Prepared's own tokens say `typ: JWT`, or nothing.
+    let lenient = hs256_validator();
+    for typ in [Some("JWT"), None, Some("at+jwt")] {
+        let token = hs256_typed(typ, &claims(json!({})));
+        assert!(lenient.validate(token.as_bytes()).await.is_ok(), "{typ:?}");
+    }
+}
+
+#[tokio::test]
+async fn allowed_client_ids_refuse_the_tokens_of_other_clients() {
+    let validator = JwtValidator::hs256(JwtSecret::new(SECRET))
+        .audience(AUDIENCE)
+        .allow_client_id("prepared-ecc-1")
+        .allow_client_id("prepared-ecc-2")
+        .build()
+        .expect("builds");
+    let cases = [
+        (json!({}), Ok(Some("prepared-ecc-1"))),
+        (
+            json!({"client_id": "prepared-ecc-2"}),
+            Ok(Some("prepared-ecc-2")),
+        ),
+        // `azp` names the client when `client_id` is absent.
+        (
+            json!({"client_id": null, "azp": "prepared-ecc-2"}),
+            Ok(Some("prepared-ecc-2")),
+        ),
+        (json!({"client_id": "someone-else"}), Err("wrong_client")),
+        // `client_id` wins over `azp`: an allowed `azp` does not excuse another client.
+        (
+            json!({"client_id": "someone-else", "azp": "prepared-ecc-1"}),
+            Err("wrong_client"),
+        ),
+        (json!({"client_id": null}), Err("wrong_client")),
+    ];
+    for (changes, expected) in cases {
+        let token = hs256(&claims(changes.clone()));
+        let result = validator.validate(token.as_bytes()).await;
+        match expected {
+            Ok(client) => assert_eq!(
+                result.expect("accepted").client_id.as_deref(),
+                client,
+                "{changes}"
+            ),
+            Err(reason) => assert_eq!(result, invalid(reason), "{changes}"),
+        }
+    }
+}
+
 #[test]
 fn settings_that_cannot_work_are_refused_at_build_time() {
     let secret = || JwtSecret::new(SECRET);
@@ -237,6 +322,23 @@ fn settings_that_cannot_work_are_refused_at_build_time() {
             .build(),
         Err(ConfigError::Algorithm(_))
     ));
+    assert_eq!(
+        JwtValidator::jwks("https://auth.test/jwks")
+            .audience(AUDIENCE)
+            .algorithms([Algorithm::RS256, Algorithm::HS512])
+            .build()
+            .err(),
+        Some(ConfigError::Algorithm("HS512".to_owned())),
+        "one HMAC algorithm among public-key ones is enough to refuse"
+    );
+    assert_eq!(
+        JwtValidator::hs256(secret())
+            .audience(AUDIENCE)
+            .algorithms([])
+            .build()
+            .err(),
+        Some(ConfigError::Algorithm("(none)".to_owned()))
+    );
     assert!(matches!(
         JwtValidator::jwks("not a url").audience(AUDIENCE).build(),
         Err(ConfigError::Url(_))
@@ -341,8 +443,9 @@ async fn a_token_signed_by_a_key_not_in_the_jwks_is_refused() {
         validator.validate(forged.as_bytes()).await,
         invalid("bad_signature")
     );
-    // A kid the set does not have.
+    // A kid the set does not have, once a fetch after the token's arrival lacks it.
     let unknown = sign(Algorithm::RS256, "rsa_b", Some("rsa-b"), &claims(json!({})));
+    tokio::time::sleep(Duration::from_millis(250)).await; // past the cooldown
     assert_eq!(
         validator.validate(unknown.as_bytes()).await,
         invalid("unknown_key")
@@ -382,6 +485,29 @@ async fn algorithm_confusion_is_refused() {
     );
 }
 
+/// `algorithms` replaces the defaults: PS256, refused by default, verifies once allowed.
+#[tokio::test]
+async fn the_allowed_algorithms_are_a_setting() {
+    let server = jwks_server(&[jwk("rsa_b", Algorithm::PS256, "ps")]).await;
+    let token = sign(Algorithm::PS256, "rsa_b", Some("ps"), &claims(json!({})));
+    assert_eq!(
+        jwks_validator(&server).validate(token.as_bytes()).await,
+        invalid("disallowed_algorithm")
+    );
+    let validator = JwtValidator::jwks(format!("{}/jwks", server.uri()))
+        .audience(AUDIENCE)
+        .algorithms([Algorithm::PS256])
+        .build()
+        .expect("builds");
+    assert!(validator.validate(token.as_bytes()).await.is_ok());
+    let rs256 = sign(Algorithm::RS256, "rsa_b", Some("ps"), &claims(json!({})));
+    assert_eq!(
+        validator.validate(rs256.as_bytes()).await,
+        invalid("disallowed_algorithm"),
+        "the defaults are replaced, not extended"
+    );
+}
+
 #[tokio::test]
 async fn symmetric_and_encryption_keys_in_a_jwks_are_ignored() {
     let oct = json!({"kty": "oct", "kid": "oct", "alg": "HS256", "k": "c2VjcmV0"});
@@ -400,13 +526,14 @@ async fn symmetric_and_encryption_keys_in_a_jwks_are_ignored() {
         .refresh_cooldown(Duration::from_secs(60))
         .build()
         .expect("builds");
-    let good = sign(Algorithm::RS256, "rsa_a", Some("rsa-a"), &claims(json!({})));
-    assert!(validator.validate(good.as_bytes()).await.is_ok());
+    // The first token fetches the set, which has no signature key "enc".
     let via_enc = sign(Algorithm::RS256, "rsa_b", Some("enc"), &claims(json!({})));
     assert_eq!(
         validator.validate(via_enc.as_bytes()).await,
         invalid("unknown_key")
     );
+    let good = sign(Algorithm::RS256, "rsa_a", Some("rsa-a"), &claims(json!({})));
+    assert!(validator.validate(good.as_bytes()).await.is_ok());
 }
 
 #[tokio::test]
@@ -425,6 +552,7 @@ async fn a_rotation_is_picked_up_and_a_removed_key_stops_working() {
         "refetched for the new kid"
     );
     assert_eq!(jwks_fetches(&server).await, 1, "one fetch since the reset");
+    tokio::time::sleep(Duration::from_millis(250)).await; // past the cooldown
     assert_eq!(
         validator.validate(old.as_bytes()).await,
         invalid("unknown_key")
@@ -529,6 +657,9 @@ async fn a_slow_jwks_server_is_cut_off_by_the_timeout() {
     );
 }
 
+/// The first unknown kid fetches the set, which lacks it: `401`. Those after it, within the
+/// cooldown, cannot be known yet (a key may have just rotated in): `503` with the rest of the
+/// cooldown, and no fetch.
 #[tokio::test]
 async fn unknown_kids_within_the_cooldown_do_not_refetch() {
     let server = jwks_server(&[jwk("rsa_a", Algorithm::RS256, "a")]).await;
@@ -537,19 +668,78 @@ async fn unknown_kids_within_the_cooldown_do_not_refetch() {
         .refresh_cooldown(Duration::from_secs(60))
         .build()
         .expect("builds");
-    for n in 0..20 {
-        let token = sign(
+    let token = |n: usize| {
+        sign(
             Algorithm::RS256,
             "rsa_b",
             Some(&format!("k{n}")),
             &claims(json!({})),
-        );
-        assert_eq!(
-            validator.validate(token.as_bytes()).await,
-            invalid("unknown_key")
+        )
+    };
+    assert_eq!(
+        validator.validate(token(0).as_bytes()).await,
+        invalid("unknown_key")
+    );
+    for n in 1..20 {
+        let error = validator
+            .validate(token(n).as_bytes())
+            .await
+            .expect_err("cannot be known yet");
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.reason(), "jwks_key_not_yet_known");
+        let retry_after = error.retry_after().expect("a Retry-After");
+        assert!(
+            retry_after > Duration::from_secs(55) && retry_after <= Duration::from_secs(60),
+            "the rest of the cooldown: {retry_after:?}"
         );
     }
     assert_eq!(jwks_fetches(&server).await, 1);
+}
+
+/// A key rotated in just after a fetch: its tokens get `503` (never `401`) until the
+/// cooldown ends, then the refetch has the key and they are accepted; a kid the refetched
+/// set still lacks is then `401 unknown_key`.
+#[tokio::test]
+async fn a_key_rotated_in_within_the_cooldown_is_retried_not_refused() {
+    let server = jwks_server(&[jwk("rsa_a", Algorithm::RS256, "a")]).await;
+    let validator = jwks_validator(&server); // 200 ms cooldown
+    let old = sign(Algorithm::RS256, "rsa_a", Some("a"), &claims(json!({})));
+    assert!(validator.validate(old.as_bytes()).await.is_ok());
+
+    rotate_jwks(
+        &server,
+        &[
+            jwk("rsa_a", Algorithm::RS256, "a"),
+            jwk("rsa_b", Algorithm::RS256, "b"),
+        ],
+    )
+    .await;
+    let new = sign(Algorithm::RS256, "rsa_b", Some("b"), &claims(json!({})));
+    let never_published = sign(Algorithm::RS256, "rsa_b", Some("c"), &claims(json!({})));
+    for token in [&new, &never_published] {
+        let error = validator
+            .validate(token.as_bytes())
+            .await
+            .expect_err("cannot be known yet");
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.reason(), "jwks_key_not_yet_known");
+        // The 200 ms left are rounded up to the header's least value.
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
+    }
+    assert_eq!(
+        jwks_fetches(&server).await,
+        1,
+        "no fetch within the cooldown"
+    );
+
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(validator.validate(new.as_bytes()).await.is_ok());
+    assert_eq!(jwks_fetches(&server).await, 2);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        validator.validate(never_published.as_bytes()).await,
+        invalid("unknown_key")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -584,8 +774,9 @@ async fn a_thousand_concurrent_tokens_with_a_new_kid_share_one_fetch() {
 }
 
 /// Tokens of the old and the new key validated concurrently while the server rotates: each
-/// answer is an acceptance or, for the old key once it is gone, `unknown_key`; never a
-/// `503`, never a wrong acceptance; and the new key is accepted once the rotation is seen.
+/// answer is an acceptance, `unknown_key`, or `503` for a key that cannot be known within
+/// the cooldown (`jwks_key_not_yet_known`; never `jwks_unavailable`); never a wrong
+/// acceptance; and the new key is accepted once the rotation is seen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validations_racing_a_rotation_stay_consistent() {
     let server = jwks_server(&[jwk("rsa_a", Algorithm::RS256, "a")]).await;
@@ -640,23 +831,25 @@ async fn validations_racing_a_rotation_stay_consistent() {
         })
     });
     let (results, ()) = tokio::join!(futures_util::future::join_all(racers), rotate);
+    let refused = |result: &Result<TokenInfo, AuthError>| matches!(result, Err(error) if error.reason() == "unknown_key" || error.reason() == "jwks_key_not_yet_known");
     for result in results {
         let (old_result, new_result, forged_result) = result.expect("joins");
         assert!(
-            old_result.is_ok() || old_result == invalid("unknown_key"),
+            old_result.is_ok() || refused(&old_result),
             "old: {old_result:?}"
         );
         assert!(
-            new_result.is_ok() || new_result == invalid("unknown_key"),
+            new_result.is_ok() || refused(&new_result),
             "new: {new_result:?}"
         );
         assert!(
-            matches!(&forged_result, Err(AuthError::Invalid { reason }) if *reason == "bad_signature" || *reason == "unknown_key"),
+            forged_result == invalid("bad_signature") || refused(&forged_result),
             "forged: {forged_result:?}"
         );
     }
     tokio::time::sleep(Duration::from_millis(30)).await;
     assert!(validator.validate(new.as_bytes()).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(30)).await;
     assert_eq!(
         validator.validate(old.as_bytes()).await,
         invalid("unknown_key")

@@ -2,6 +2,8 @@
 
 mod support;
 
+#[cfg(feature = "oauth")]
+mod auth_any_of;
 mod auth_bearer;
 #[cfg(feature = "oauth")]
 mod auth_introspection;

@@ -74,6 +74,7 @@ pub fn jwk(key: &str, alg: Algorithm, kid: &str) -> Value {
     jwk.common.key_id = Some(kid.to_owned());
     jwk.common.key_algorithm = Some(match alg {
         Algorithm::RS256 => KeyAlgorithm::RS256,
+        Algorithm::PS256 => KeyAlgorithm::PS256,
         Algorithm::ES256 => KeyAlgorithm::ES256,
         Algorithm::EdDSA => KeyAlgorithm::EdDSA,
         other => panic!("no JWK alg for {other:?}"),

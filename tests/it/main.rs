@@ -10,3 +10,4 @@ mod extractors;
 mod no_secrets_in_logs;
 mod oauth;
 mod receiver_config;
+mod tenants;

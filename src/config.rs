@@ -6,7 +6,7 @@ use prepared_core::Webhooks;
 use prepared_core::auth::TokenEndpoint;
 use prepared_core::delivery::{AckMode, WebhooksBuilder};
 
-use crate::{ReceiverAuth, WEBHOOK_PATH, print_event};
+use crate::{ReceiverAuth, StdoutFormat, WEBHOOK_PATH, print_delivery, print_event};
 
 /// The example receivers' configuration, read from the environment.
 #[derive(Debug)]
@@ -19,6 +19,8 @@ pub struct ReceiverConfig {
     pub ack_mode: AckMode,
     /// `PREPARED_REDIS_URL`.
     pub redis_url: Option<String>,
+    /// `PREPARED_STDOUT`.
+    pub stdout: StdoutFormat,
 }
 
 /// A configuration variable with a value the receiver cannot use.
@@ -56,7 +58,17 @@ impl ReceiverConfig {
                 )));
             }
         };
+        let stdout = match var("PREPARED_STDOUT").as_deref() {
+            None | Some("event") => StdoutFormat::Event,
+            Some("delivery") => StdoutFormat::Delivery,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "PREPARED_STDOUT must be `event` or `delivery`, not `{other}`"
+                )));
+            }
+        };
         Ok(Self {
+            stdout,
             auth: ReceiverAuth::from_vars(&var, bind)?,
             bind,
             ack_mode,
@@ -65,12 +77,15 @@ impl ReceiverConfig {
     }
 
     /// A builder with the configured authentication, dedup store and ack mode, and the
-    /// callback that prints every event on stdout.
+    /// callback that prints every event on stdout (as `PREPARED_STDOUT` says).
     pub async fn webhooks_builder(&self) -> Result<WebhooksBuilder, Box<dyn std::error::Error>> {
-        let mut builder = Webhooks::builder()
+        let builder = Webhooks::builder()
             .authenticator(self.auth.authenticator())
-            .ack_mode(self.ack_mode)
-            .on_event(print_event);
+            .ack_mode(self.ack_mode);
+        let mut builder = match self.stdout {
+            StdoutFormat::Event => builder.on_event(print_event),
+            StdoutFormat::Delivery => builder.on_event(print_delivery),
+        };
         if let Some(url) = &self.redis_url {
             let store = prepared_core::dedup::RedisDedupStore::connect(url).await?;
             builder = builder.dedup_store(store);

@@ -18,7 +18,8 @@ mod receiver_auth;
 
 use std::io::Write;
 
-use prepared_core::Event;
+use prepared_core::delivery::Delivery;
+use prepared_core::{Event, Timestamp};
 
 pub use config::{ConfigError, ReceiverConfig};
 pub use receiver_auth::ReceiverAuth;
@@ -61,6 +62,43 @@ pub async fn print_event(event: Event) -> Result<(), std::io::Error> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&line)?;
     stdout.flush()
+}
+
+/// What the example receivers print on stdout for each event (`PREPARED_STDOUT`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StdoutFormat {
+    /// `event` (the default): the event in Prepared's wire shape.
+    #[default]
+    Event,
+    /// `delivery`: the event with who sent it and when (see [`delivery_line`]).
+    Delivery,
+}
+
+/// Prints the event and its delivery on stdout as one line of JSON (see [`delivery_line`]).
+pub async fn print_delivery(event: Event, delivery: Delivery) -> Result<(), std::io::Error> {
+    let line = delivery_line(&event, &delivery)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&line)?;
+    stdout.flush()
+}
+
+/// One line of JSON: `{"tenant": ..., "principal": ..., "received_at": ..., "attempt": ...,
+/// "dedup_key": ..., "event": <the event in wire shape>}`, `received_at` in Prepared's
+/// timestamp form, `tenant` `null` for a credential without one. Never the token.
+pub fn delivery_line(event: &Event, delivery: &Delivery) -> Result<Vec<u8>, std::io::Error> {
+    let received_at = Timestamp::try_from(delivery.received_at())
+        .map(|at| at.to_string())
+        .ok();
+    let mut line = serde_json::to_vec(&serde_json::json!({
+        "tenant": delivery.tenant(),
+        "principal": delivery.principal().name(),
+        "received_at": received_at,
+        "attempt": delivery.attempt(),
+        "dedup_key": delivery.dedup_key().as_str(),
+        "event": event,
+    }))?;
+    line.push(b'\n');
+    Ok(line)
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`); colored only on a terminal.

@@ -6,7 +6,12 @@ use std::collections::HashMap;
 use base64::Engine;
 use prepared_core::auth::{AuthError, Authenticator, Principal, TokenEndpoint};
 use prepared_core::delivery::AckMode;
-use prepared_webhooks::ReceiverConfig;
+use std::sync::{Arc, Mutex};
+
+use prepared_core::Event;
+use prepared_core::auth::{BearerToken, StaticBearer};
+use prepared_core::delivery::Delivery;
+use prepared_webhooks::{ReceiverConfig, StdoutFormat, delivery_line};
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -66,6 +71,7 @@ fn settings_that_cannot_work_stop_the_receiver_with_a_message() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("PREPARED_BIND", "localhost")], "PREPARED_BIND"),
         (&[("PREPARED_ACK_MODE", "later")], "PREPARED_ACK_MODE"),
+        (&[("PREPARED_STDOUT", "json")], "PREPARED_STDOUT"),
         (&[("PREPARED_AUTH", "magic")], "PREPARED_AUTH must be"),
         (
             &[("PREPARED_AUTH", "jwt"), ("PREPARED_JWT_AUDIENCE", "a")],
@@ -444,5 +450,67 @@ fn unrestricted_introspection_is_announced_with_a_warning() {
             .announcement(&restricted.bind)
             .iter()
             .any(|line| line.contains(warning))
+    );
+}
+
+#[test]
+fn stdout_prints_the_event_or_its_delivery() {
+    assert_eq!(config(&[]).expect("defaults").stdout, StdoutFormat::Event);
+    let delivery = config(&[("PREPARED_STDOUT", "delivery")]).expect("a format");
+    assert_eq!(delivery.stdout, StdoutFormat::Delivery);
+}
+
+/// `PREPARED_STDOUT=delivery`: one JSON object per event with who sent it, when, which
+/// attempt, its dedup key and the event in wire shape; never the token.
+#[tokio::test]
+async fn a_delivery_line_has_the_documented_fields_and_no_token() {
+    let lines: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let kept = Arc::clone(&lines);
+    let webhooks = prepared_core::Webhooks::builder()
+        .authenticator(StaticBearer::new([BearerToken::new(
+            "stdout-token-never-printed",
+        )
+        .label("ecc-a")]))
+        .on_event(move |event: Event, delivery: Delivery| {
+            let line = delivery_line(&event, &delivery).expect("a line");
+            assert!(line.ends_with(b"\n") && !line[..line.len() - 1].contains(&b'\n'));
+            assert!(!String::from_utf8_lossy(&line).contains("stdout-token-never-printed"));
+            kept.lock()
+                .expect("lock")
+                .push(serde_json::from_slice(&line).expect("JSON"));
+            async {}
+        })
+        .build()
+        .expect("builds");
+    let body = prepared_webhooks::EXAMPLE_PAYLOADS[3].1;
+    let request = http::Request::post("/webhooks/prepared")
+        .header("authorization", "Bearer stdout-token-never-printed")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            body.as_bytes(),
+        )))
+        .expect("a request");
+    assert_eq!(webhooks.handle(request).await.status(), 200);
+    for _ in 0..500 {
+        if !lines.lock().expect("lock").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let line = lines.lock().expect("lock")[0].clone();
+    let event: Value = serde_json::from_str(body).expect("JSON");
+    assert_eq!(line["tenant"], "ecc-a");
+    assert_eq!(line["principal"], "ecc-a");
+    assert_eq!(line["attempt"], 1);
+    assert_eq!(
+        line["dedup_key"],
+        format!("caller_location:{}", event["id"].as_str().expect("an id"))
+    );
+    let wire_shape = serde_json::to_value(Event::decode(body.as_bytes()).expect("decodes"));
+    assert_eq!(line["event"], wire_shape.expect("serializes"));
+    let received_at = line["received_at"].as_str().expect("a time");
+    assert!(
+        received_at.parse::<prepared_core::Timestamp>().is_ok(),
+        "{received_at}"
     );
 }

@@ -19,7 +19,7 @@ use prepared_core::auth::{
     BearerToken, ClientCredentials, ClientSecret, Introspector, JwtSecret, StaticBearer,
     TokenEndpoint,
 };
-use prepared_core::delivery::RetryPolicy;
+use prepared_core::delivery::{Delivery, RetryPolicy};
 use prepared_core::{Event, Webhooks};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -103,8 +103,11 @@ fn webhooks(
             Duration::from_millis(5),
             Duration::from_millis(10),
         ))
-        .on_event(move |event: Event| {
+        .tenant_for_client_id("prepared", "ecc-oauth-log-test")
+        .on_event(move |event: Event, delivery: Delivery| {
             *seen.lock().expect("lock") += 1;
+            // The delivery's own `Debug` goes to the log too.
+            tracing::info!(?delivery, tenant = ?delivery.tenant(), "callback ran");
             let fails = matches!(event, Event::Media(_));
             async move {
                 if fails {
@@ -114,8 +117,8 @@ fn webhooks(
                 }
             }
         })
-        .on_dead_letter(|_| async {})
-        .on_invalid_payload(|_| async {})
+        .on_dead_letter(|letter| async move { tracing::warn!(?letter, "dead letter") })
+        .on_invalid_payload(|payload| async move { tracing::warn!(?payload, "invalid") })
         .build()
         .expect("builds")
 }
@@ -136,7 +139,7 @@ async fn no_secret_or_personal_data_reaches_the_logs() {
 
     // Static Bearer, both frameworks: every example, a duplicate, refusals, invalid payloads.
     for framework in [Framework::Axum, Framework::Actix] {
-        let auth = StaticBearer::new([BearerToken::new(STATIC_TOKEN)]);
+        let auth = StaticBearer::new([BearerToken::new(STATIC_TOKEN).label("ecc-log-test")]);
         let base = serve(framework, webhooks(auth, &seen)).await;
         for body in examples {
             assert_eq!(
@@ -300,6 +303,10 @@ async fn no_secret_or_personal_data_reaches_the_logs() {
     assert!(
         log.contains("delivery answered"),
         "the pipeline's events were captured"
+    );
+    assert!(
+        log.contains("ecc-log-test") && log.contains("callback ran"),
+        "the tenant and the deliveries' context were captured"
     );
     assert!(
         log.len() > 10_000,

@@ -3,22 +3,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use redis::aio::ConnectionManager;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
 };
-use time::OffsetDateTime;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use futures_util::future::BoxFuture;
 
+mod entry;
+
+use entry::{SenderRecord, job_of};
+
 use super::processor::{Finished, Processor};
 use super::queue::{EventQueue, Job, QueueState, Refused};
-use super::{Accepted, Delivery, ShutdownReport, Unavailable};
-use crate::auth::Principal;
-use crate::dedup::{Claim, ClaimToken};
+use super::{Accepted, ShutdownReport, Unavailable};
+use crate::dedup::Claim;
 use crate::{DedupKey, Event};
 
 /// The durable queue of [`AckMode::Immediate`](super::AckMode::Immediate),
@@ -393,50 +394,6 @@ async fn run_lane(
             Finished::Abandoned { .. } => return,
         }
     }
-}
-
-/// Who sent a queued event and when, as the stream entry keeps it.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SenderRecord {
-    principal: Principal,
-    tenant: Option<String>,
-    received_at_unix_ns: i64,
-}
-
-impl SenderRecord {
-    fn of(delivery: &Delivery) -> Self {
-        let nanos = delivery.received_at().unix_timestamp_nanos();
-        Self {
-            principal: delivery.principal().clone(),
-            tenant: delivery.tenant().map(str::to_owned),
-            received_at_unix_ns: i64::try_from(nanos).unwrap_or(i64::MAX),
-        }
-    }
-}
-
-fn job_of(entry: &StreamId) -> Option<Job> {
-    let raw: Vec<u8> = entry.get("raw")?;
-    let raw = Bytes::from(raw);
-    let event = Event::decode(&raw).ok()?;
-    let token: String = entry.get("token")?;
-    let token = ClaimToken::new(token.parse::<u128>().ok()?);
-    let sender: String = entry.get("sender")?;
-    let sender: SenderRecord = serde_json::from_str(&sender).ok()?;
-    let received_at =
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(sender.received_at_unix_ns)).ok()?;
-    let tenant = sender.tenant.map(Arc::from);
-    let delivery = Delivery::new(
-        sender.principal,
-        tenant,
-        received_at,
-        event.dedup_key(),
-        raw,
-    );
-    Some(Job {
-        event,
-        delivery,
-        token,
-    })
 }
 
 async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueue, entry: &Entry) {

@@ -9,5 +9,6 @@ mod end_to_end;
 mod extractors;
 mod no_secrets_in_logs;
 mod oauth;
+mod readme;
 mod receiver_config;
 mod tenants;

@@ -56,4 +56,3 @@ pub(super) fn job_of(entry: &StreamId) -> Option<Job> {
         token,
     })
 }
-

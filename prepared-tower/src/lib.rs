@@ -30,7 +30,9 @@
 //! request to the inner service untouched. [`WebhookService`] is the same pipeline as a plain
 //! service, for `Router::route_service`. With the `axum` feature, [`extract::PreparedEvent`]
 //! hands a verified, decoded and deduplicated event to a handler of your own instead.
-//! [`TokenEndpointService`] (feature `oauth`, on by default) serves the OAuth
+//! [`AuthenticateLayer`] checks only the credentials and hands the
+//! [`Principal`](prepared_core::auth::Principal) to the inner service in the request's
+//! extensions. [`TokenEndpointService`] (feature `oauth`, on by default) serves the OAuth
 //! client-credentials token endpoint of `prepared-core` for partners without an
 //! authorization server of their own.
 //!
@@ -44,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod authenticate;
 #[cfg(feature = "axum")]
 pub mod extract;
 mod layer;
@@ -53,6 +56,7 @@ mod service;
 mod token_endpoint_service;
 mod webhook_service;
 
+pub use authenticate::{Authenticate, AuthenticateLayer};
 pub use layer::PreparedWebhooksLayer;
 pub use response_body::ResponseBody;
 pub use service::{PreparedWebhooks, ResponseFuture};

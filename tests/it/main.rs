@@ -3,6 +3,7 @@
 
 mod support;
 
+mod authenticate;
 mod bad_input;
 mod chaos;
 mod end_to_end;

@@ -228,7 +228,7 @@ impl Webhooks {
         if head.method != Method::POST {
             return Err(Rejection::MethodNotAllowed);
         }
-        let principal = self.inner.authenticator.authenticate(head).await?;
+        let principal = self.authenticate(head).await?;
         let headers = &head.headers;
         let content_type = headers.get(header::CONTENT_TYPE);
         if !content_type.is_some_and(|value| is_json(value.as_bytes())) {
@@ -257,6 +257,13 @@ impl Webhooks {
             });
         }
         Ok(principal)
+    }
+
+    /// Who the request head's credentials belong to, by the receiver's authenticator
+    /// (`401`/`403`/`503` otherwise). For middleware that hands the [`Principal`] to a
+    /// handler of the application's own, e.g. `prepared_tower::AuthenticateLayer`.
+    pub async fn authenticate(&self, head: &Parts) -> Result<Principal, Rejection> {
+        Ok(self.inner.authenticator.authenticate(head).await?)
     }
 
     /// Reads the body, stopping as soon as it exceeds the limit (`413`) without buffering the

@@ -24,7 +24,7 @@
 //! - **Shutdown**: [`Webhooks::shutdown`] stops taking deliveries, drains the queue within a
 //!   deadline and reports what was left.
 //!
-//! Each delivery runs in a `prepared_webhook` tracing span (kind, dedup key, incident id,
+//! Each delivery runs in a `prepared_webhook` tracing span (tenant, kind, dedup key, incident id,
 //! outcome, status, latency; never the payload), and [`Stats`] counts what happened; with the
 //! `metrics` feature the same counters go to the `metrics` facade
 //! (`prepared_webhooks_received_total{kind, tenant}`,

@@ -193,3 +193,64 @@ async fn an_invalid_payload_says_who_sent_it() {
     assert_eq!(payloads[0].tenant.as_deref(), Some("ecc-b"));
     assert_eq!(payloads[0].principal.label(), Some("ecc-b"));
 }
+
+/// Introspection: each opaque token is its client's, as the server says, and each client's
+/// deliveries carry its own tenant.
+#[tokio::test]
+async fn introspected_tokens_carry_their_own_client_s_tenant() {
+    use wiremock::matchers::{body_string_contains, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    for (token, client_id) in [
+        ("opaque-a", "prepared-ecc-1"),
+        ("opaque-b", "prepared-ecc-2"),
+    ] {
+        Mock::given(method("POST"))
+            .and(body_string_contains(format!("token={token}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "active": true, "client_id": client_id,
+                "exp": crate::support::oauth::now() + 600,
+            })))
+            .mount(&server)
+            .await;
+    }
+    let introspector = prepared_core::auth::Introspector::builder(
+        server.uri(),
+        "receiver",
+        prepared_core::auth::ClientSecret::new("receiver-secret"),
+    )
+    .build()
+    .expect("an introspector");
+    let seen: Seen = Arc::default();
+    let webhooks = Webhooks::builder()
+        .authenticator(introspector)
+        .tenant_for_client_id("prepared-ecc-1", "ecc-king-county")
+        .on_caller_location(recorder(&seen))
+        .build()
+        .expect("builds");
+
+    for (n, token) in ["opaque-a", "opaque-b", "opaque-a", "opaque-b"]
+        .iter()
+        .enumerate()
+    {
+        let answer = webhooks
+            .handle(delivery_with_token(token, caller_location(2, n as u128)))
+            .await;
+        assert_eq!(answer.status(), 200);
+    }
+    let refused = webhooks
+        .handle(delivery_with_token("opaque-c", caller_location(2, 9)))
+        .await;
+    assert_ne!(refused.status(), 200, "a token the server does not know");
+    eventually_async("4 processed", || webhooks.stats().processed == 4).await;
+    for (id, tenant, principal, _) in seen.lock().expect("lock").iter() {
+        let (tenant_expected, principal_expected) = if id % 2 == 0 {
+            ("ecc-king-county", "prepared-ecc-1")
+        } else {
+            ("prepared-ecc-2", "prepared-ecc-2")
+        };
+        assert_eq!(tenant.as_deref(), Some(tenant_expected), "event {id}");
+        assert_eq!(principal, principal_expected, "event {id}");
+    }
+}

@@ -15,7 +15,7 @@
 //! | `actix-bare` | an actix-web handler that reads the body and returns `200` |
 //! | `actix-handwritten` | the hand-written handler, in actix-web (`web::Json<serde_json::Value>`) |
 //! | `actix-extractor` | a handler taking `prepared_actix::PreparedEvent` that counts the event, completes the claim and returns `200` |
-//! | `actix-route` | `prepared_actix::webhook_route()`, with the same `Webhooks` as `axum-layer` |
+//! | `actix-route` | `prepared_actix::webhook_route(webhooks)`, with the same `Webhooks` as `axum-layer` |
 //!
 //! Both frameworks run with one worker thread per CPU the process may run on (a Tokio
 //! multi-thread runtime; `HttpServer::workers`), as their defaults do: 1 under

@@ -4,7 +4,7 @@
 //! (README.md, "Example receivers"). Every event is printed on stdout as one JSON line.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use prepared_actix::{token_route, webhook_route};
+use prepared_actix::{readiness_route, token_route, webhook_route};
 use prepared_webhooks::{ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing};
 
 #[actix_web::main]
@@ -21,7 +21,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route(
                 "/health",
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
-            );
+            )
+            .route("/ready", readiness_route(app_webhooks.clone()));
         if let Some(endpoint) = &token_endpoint {
             app = app.route(TOKEN_PATH, token_route(endpoint.clone()));
         }

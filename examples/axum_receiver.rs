@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use prepared_tower::{PreparedWebhooksLayer, TokenEndpointService};
+use prepared_tower::{PreparedWebhooksLayer, ReadinessService, TokenEndpointService};
 use prepared_webhooks::{ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing};
 
 #[tokio::main]
@@ -14,7 +14,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = ReceiverConfig::from_env()?;
     let webhooks = config.webhooks_builder().await?.build()?;
 
-    let mut app = Router::new().route("/health", get(|| async { "ok" }));
+    let mut app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route_service("/ready", ReadinessService::new(webhooks.clone()));
     if let Some(endpoint) = config.token_endpoint() {
         app = app.route_service(TOKEN_PATH, TokenEndpointService::new(endpoint));
     }

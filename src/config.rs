@@ -104,7 +104,9 @@ impl ReceiverConfig {
     /// own secrets, shown once on their terminal).
     pub fn announce(&self, framework: &str) {
         let url = format!("http://{}{WEBHOOK_PATH}", self.bind);
-        eprintln!("{framework} receiver listening on {url} (GET /health for a health check)");
+        eprintln!(
+            "{framework} receiver listening on {url} (GET /health for liveness, GET /ready for readiness)"
+        );
         for line in self.auth.announcement(&self.bind) {
             eprintln!("{line}");
         }

@@ -40,6 +40,9 @@
 //! cannot be asked).
 //! Credentials are checked on the request head, before the payload is read.
 //!
+//! [`readiness_route`] answers a readiness probe (`GET /ready`): `200`, or `503` when a
+//! dependency of the receiver fails.
+//!
 //! [`token_route`] (feature `oauth`, on by default) serves the OAuth client-credentials token
 //! endpoint of `prepared-core`, for partners without an authorization server of their own.
 //!
@@ -48,11 +51,13 @@
 
 mod bridge;
 mod extractor;
+mod readiness_route;
 mod route;
 #[cfg(feature = "oauth")]
 mod token_route;
 
 pub use extractor::{PreparedEvent, PreparedEventError};
+pub use readiness_route::readiness_route;
 pub use route::webhook_route;
 #[cfg(feature = "oauth")]
 pub use token_route::token_route;

@@ -44,6 +44,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::readiness::CheckStatus;
+
 mod any_of;
 mod bearer;
 #[cfg(feature = "oauth")]
@@ -88,10 +90,23 @@ pub use token_endpoint::{
 /// The future an [`Authenticator`] returns.
 pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, AuthError>> + Send + 'a>>;
 
+/// The future of [`Authenticator::authorization_server`].
+pub type ServerCheckFuture<'a> = Pin<Box<dyn Future<Output = Option<CheckStatus>> + Send + 'a>>;
+
 /// Decides whether a request comes from Prepared, from its head alone.
 pub trait Authenticator: Send + Sync + 'static {
     /// Looks at the request head only; never at the body.
     fn authenticate<'a>(&'a self, head: &'a http::request::Parts) -> AuthFuture<'a>;
+
+    /// Whether the authorization server this authenticator relies on can be used now, for
+    /// the readiness check ([`Webhooks::readiness`](crate::Webhooks::readiness)); `None`
+    /// when it relies on none (the default, e.g. [`StaticBearer`]). A [`JwtValidator`] on a
+    /// JWKS answers whether its keys were fetched within their maximum age (fetching them
+    /// if not); an [`Introspector`] whether the endpoint answered lately (asking it about a
+    /// random token if not).
+    fn authorization_server(&self) -> ServerCheckFuture<'_> {
+        Box::pin(std::future::ready(None))
+    }
 }
 
 /// A boxed authenticator, e.g. one chosen at start-up from the configuration.
@@ -99,11 +114,19 @@ impl<A: Authenticator + ?Sized> Authenticator for Box<A> {
     fn authenticate<'a>(&'a self, head: &'a http::request::Parts) -> AuthFuture<'a> {
         (**self).authenticate(head)
     }
+
+    fn authorization_server(&self) -> ServerCheckFuture<'_> {
+        (**self).authorization_server()
+    }
 }
 
 /// A shared authenticator, e.g. one introspection cache for several receivers.
 impl<A: Authenticator + ?Sized> Authenticator for std::sync::Arc<A> {
     fn authenticate<'a>(&'a self, head: &'a http::request::Parts) -> AuthFuture<'a> {
         (**self).authenticate(head)
+    }
+
+    fn authorization_server(&self) -> ServerCheckFuture<'_> {
+        (**self).authorization_server()
     }
 }

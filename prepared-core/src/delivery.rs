@@ -47,6 +47,7 @@ mod hooks;
 mod lanes;
 mod processor;
 mod queue;
+mod readiness;
 #[cfg(feature = "redis")]
 mod redis_queue;
 mod rejection;
@@ -65,7 +66,6 @@ pub use context::Delivery;
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
 #[cfg(feature = "redis")]
 pub use redis_queue::{QueueConnectError, RedisStreamQueue};
-#[cfg(feature = "oauth")]
 pub(crate) use rejection::json_response;
 pub use rejection::{Rejection, Unavailable};
 pub use retry::RetryPolicy;

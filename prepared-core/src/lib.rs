@@ -31,6 +31,7 @@
 //! - [`auth`]: authentication of deliveries on the request head.
 //! - [`dedup`]: the claim protocol and its stores.
 //! - [`delivery`]: [`Webhooks`], the pipeline from request to typed callbacks.
+//! - [`readiness`]: whether a replica can take deliveries now, for a readiness probe.
 //!
 //! The framework adapters are separate crates: `prepared-tower` (axum, hyper, any tower
 //! stack) and `prepared-actix` (actix-web).
@@ -43,6 +44,7 @@ pub mod auth;
 pub mod dedup;
 pub mod delivery;
 pub mod event;
+pub mod readiness;
 mod redact;
 
 pub use delivery::{AckMode, Webhooks};

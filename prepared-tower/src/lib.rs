@@ -34,7 +34,8 @@
 //! [`Principal`](prepared_core::auth::Principal) to the inner service in the request's
 //! extensions. [`TokenEndpointService`] (feature `oauth`, on by default) serves the OAuth
 //! client-credentials token endpoint of `prepared-core` for partners without an
-//! authorization server of their own.
+//! authorization server of their own. [`ReadinessService`] answers a readiness probe
+//! (`GET /ready`): `200`, or `503` when a dependency of the receiver fails.
 //!
 //! The statuses: `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad
 //! credentials, `403` a token without a required scope, `405` not `POST`, `408` body too
@@ -50,6 +51,7 @@ mod authenticate;
 #[cfg(feature = "axum")]
 pub mod extract;
 mod layer;
+mod readiness_service;
 mod response_body;
 mod service;
 #[cfg(feature = "oauth")]
@@ -58,6 +60,7 @@ mod webhook_service;
 
 pub use authenticate::{Authenticate, AuthenticateLayer};
 pub use layer::PreparedWebhooksLayer;
+pub use readiness_service::ReadinessService;
 pub use response_body::ResponseBody;
 pub use service::{PreparedWebhooks, ResponseFuture};
 #[cfg(feature = "oauth")]

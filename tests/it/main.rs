@@ -10,6 +10,7 @@ mod end_to_end;
 mod extractors;
 mod no_secrets_in_logs;
 mod oauth;
+mod readiness;
 mod readme;
 mod receiver_config;
 mod tenants;

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::{AuthError, AuthFuture, Authenticator};
+use crate::readiness::CheckStatus;
 
 /// An authenticator that [`AnyOf`] can hold: any [`Authenticator`] whose `Debug` lists it
 /// (every authenticator of this crate, and none of their secrets).
@@ -95,6 +96,19 @@ impl Authenticator for AnyOf {
                 }
             }
             Err(refusal.unwrap_or(AuthError::Missing))
+        })
+    }
+
+    /// The worst check of the members that rely on an authorization server.
+    fn authorization_server(&self) -> super::ServerCheckFuture<'_> {
+        Box::pin(async move {
+            let mut worst = None;
+            for member in &self.members {
+                if let Some(status) = member.authorization_server().await {
+                    worst = Some(worst.map_or(status, |worst: CheckStatus| worst.worst(status)));
+                }
+            }
+            worst
         })
     }
 }

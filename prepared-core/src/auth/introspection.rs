@@ -1,8 +1,8 @@
 //! [`Introspector`]: opaque OAuth access tokens, checked with the authorization server's
 //! RFC 7662 introspection endpoint.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use moka::Expiry;
 use moka::future::Cache;
@@ -18,6 +18,7 @@ use super::digest::TokenDigest;
 use super::http_client::{AuthServerClient, UpstreamError};
 use super::principal::TokenInfo;
 use super::{AuthError, AuthFuture, Authenticator, ClientSecret, Principal, Scopes};
+use crate::readiness::CheckStatus;
 
 type IntrospectionClient =
     BasicClient<EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet>;
@@ -66,7 +67,20 @@ struct Inner {
     refused: Option<Cache<TokenDigest, AuthError>>,
     checks: Checks,
     retry_after: Duration,
+    health: Mutex<ServerHealth>,
 }
+
+/// Whether the authorization server answered lately, for the readiness check.
+#[derive(Default)]
+struct ServerHealth {
+    /// When it last answered an introspection request (active or not).
+    answered_at: Option<Instant>,
+    /// Whether a request failed since.
+    failing: bool,
+}
+
+/// How long an answer of the server counts as "reachable lately" for readiness.
+const REACHABLE_LATELY: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -171,8 +185,9 @@ impl Inner {
             .introspect(&token)
             .set_token_type_hint("access_token")
             .request_async(&self.http)
-            .await
-            .map_err(|error| self.unavailable(&error))?;
+            .await;
+        self.record_health(answer.is_ok());
+        let answer = answer.map_err(|error| self.unavailable(&error))?;
         if !answer.active() {
             return Err(AuthError::invalid("inactive"));
         }
@@ -227,6 +242,22 @@ impl Inner {
         }))
     }
 
+    fn record_health(&self, answered: bool) {
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        if answered {
+            health.answered_at = Some(Instant::now());
+        }
+        health.failing = !answered;
+    }
+
+    fn answered_lately(&self) -> bool {
+        let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        !health.failing
+            && health
+                .answered_at
+                .is_some_and(|at| at.elapsed() < REACHABLE_LATELY)
+    }
+
     fn unavailable<TE>(&self, error: &RequestTokenError<UpstreamError, TE>) -> AuthError
     where
         TE: oauth2::ErrorResponse,
@@ -268,6 +299,21 @@ impl Authenticator for Introspector {
         Box::pin(async move {
             let token = required_bearer_token(head)?;
             self.introspect(token).await.map(Principal::Introspected)
+        })
+    }
+
+    /// `Ok` when the server answered within the last minute and nothing failed since;
+    /// otherwise it is asked about a random token, and any answer (it is inactive) is `Ok`.
+    fn authorization_server(&self) -> super::ServerCheckFuture<'_> {
+        Box::pin(async move {
+            if self.inner.answered_lately() {
+                return Some(CheckStatus::Ok);
+            }
+            let probe = format!("readiness-probe-{}", uuid::Uuid::new_v4().simple());
+            Some(match self.inner.ask(probe.as_bytes()).await {
+                Err(AuthError::Unavailable { .. }) => CheckStatus::Unreachable,
+                _ => CheckStatus::Ok,
+            })
         })
     }
 }
@@ -398,6 +444,7 @@ impl IntrospectorBuilder {
                     max_ttl: self.max_ttl,
                 },
                 retry_after: self.retry_after,
+                health: Mutex::default(),
             }),
         })
     }

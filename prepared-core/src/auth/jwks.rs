@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 
 use super::AuthError;
 use super::http_client::AuthServerClient;
+use crate::readiness::CheckStatus;
 
 /// The least `Retry-After` for a key that cannot be known before the cooldown ends: the
 /// header counts whole seconds.
@@ -175,18 +176,7 @@ impl Jwks {
             .attempted_at
             .is_some_and(|at| at.elapsed() < self.cooldown);
         if !cooling {
-            refresh.attempted_at = Some(Instant::now());
-            match self.fetch().await {
-                Ok(set) => {
-                    tracing::info!(url = %self.url, keys = set.keys.len(), "fetched the JWKS");
-                    *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
-                    refresh.failed = false;
-                }
-                Err(reason) => {
-                    tracing::warn!(url = %self.url, reason, "could not fetch the JWKS; keeping the keys already known");
-                    refresh.failed = true;
-                }
-            }
+            self.refetch(&mut refresh).await;
         }
         let current = self.current();
         if current.find(kid, alg).is_some() {
@@ -209,6 +199,43 @@ impl Jwks {
                 reason: "jwks_key_not_yet_known",
                 retry_after: rest.max(MIN_RETRY_AFTER),
             })
+        }
+    }
+
+    /// The readiness check: `Ok` when the keys were fetched within their maximum age;
+    /// otherwise they are fetched now (unless a fetch was tried within the cooldown), and
+    /// `Unreachable` when that did not bring them.
+    pub(crate) async fn readiness(&self) -> CheckStatus {
+        if self.current().is_fresh(self.max_age) {
+            return CheckStatus::Ok;
+        }
+        let mut refresh = self.refresh.lock().await;
+        let cooling = refresh
+            .attempted_at
+            .is_some_and(|at| at.elapsed() < self.cooldown);
+        if !self.current().is_fresh(self.max_age) && !cooling {
+            self.refetch(&mut refresh).await;
+        }
+        if self.current().is_fresh(self.max_age) {
+            CheckStatus::Ok
+        } else {
+            CheckStatus::Unreachable
+        }
+    }
+
+    /// Fetches the set and keeps it; a failed fetch keeps the keys already known.
+    async fn refetch(&self, refresh: &mut Refresh) {
+        refresh.attempted_at = Some(Instant::now());
+        match self.fetch().await {
+            Ok(set) => {
+                tracing::info!(url = %self.url, keys = set.keys.len(), "fetched the JWKS");
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
+                refresh.failed = false;
+            }
+            Err(reason) => {
+                tracing::warn!(url = %self.url, reason, "could not fetch the JWKS; keeping the keys already known");
+                refresh.failed = true;
+            }
         }
     }
 

@@ -203,6 +203,15 @@ impl Authenticator for JwtValidator {
             self.validate(token).await.map(Principal::Jwt)
         })
     }
+
+    fn authorization_server(&self) -> super::ServerCheckFuture<'_> {
+        Box::pin(async move {
+            match &self.inner.keys {
+                Keys::Secret(_) => None,
+                Keys::Jwks(jwks) => Some(jwks.readiness().await),
+            }
+        })
+    }
 }
 
 enum KeySource {

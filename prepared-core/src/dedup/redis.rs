@@ -10,6 +10,7 @@ use redis::{FromRedisValue, RedisError, Script};
 use super::{Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore};
 use crate::DedupKey;
 
+mod ping;
 mod scripts;
 
 use scripts::Scripts;
@@ -277,6 +278,10 @@ impl DedupStore for RedisDedupStore {
 
     fn release<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
         Box::pin(self.release_key(key, token))
+    }
+
+    fn ping(&self) -> DedupFuture<'_, ()> {
+        Box::pin(self.ping_redis())
     }
 }
 

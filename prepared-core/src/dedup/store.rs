@@ -36,6 +36,15 @@ pub trait DedupStore: Send + Sync + 'static {
 
     /// Gives a claimed key up (processing failed): the next delivery is processed again.
     fn release<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()>;
+
+    /// A cheap round trip to the store, for the readiness check
+    /// ([`Webhooks::readiness`](crate::Webhooks::readiness)): `Ok` when the store answers
+    /// now. It must not touch any event's key. The default answers `Ok` at once, which is
+    /// right for a store in process; a store over the network sends a `PING` or the like
+    /// under its operation timeout.
+    fn ping(&self) -> DedupFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 impl<T: DedupStore + ?Sized> DedupStore for Arc<T> {
@@ -49,5 +58,9 @@ impl<T: DedupStore + ?Sized> DedupStore for Arc<T> {
 
     fn release<'a>(&'a self, key: &'a DedupKey, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
         (**self).release(key, token)
+    }
+
+    fn ping(&self) -> DedupFuture<'_, ()> {
+        (**self).ping()
     }
 }

@@ -283,6 +283,7 @@ impl WebhooksBuilder {
             retry_after: self.retry_after,
             tenants: self.tenants,
             accepting: AtomicBool::new(true),
+            probes: Default::default(),
         }))
     }
 }

@@ -19,6 +19,7 @@ use super::hooks::DeadLetterReason;
 use super::processor::{Finished, Processor};
 use super::queue::{EventQueue, Job, QueueState, Refused};
 use super::{Accepted, ShutdownReport, Unavailable};
+use crate::readiness::QueueFill;
 
 /// How long abandoned events may take to be dead-lettered once the deadline has passed; a
 /// callback that hangs is not waited for beyond it.
@@ -162,5 +163,17 @@ impl EventQueue for Lanes {
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {
         Box::pin(self.drain(deadline))
+    }
+
+    /// From the channels themselves: what is taken of each lane's room.
+    fn fill(&self) -> Option<QueueFill> {
+        let (depth, capacity) = self.senders.iter().fold((0, 0), |(depth, capacity), lane| {
+            let room = lane.max_capacity();
+            (depth + room - lane.capacity(), capacity + room)
+        });
+        Some(QueueFill {
+            depth: depth as u64,
+            capacity: capacity as u64,
+        })
     }
 }

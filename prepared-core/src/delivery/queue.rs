@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 
 use super::{Accepted, Delivery, ShutdownReport, Unavailable};
 use crate::dedup::ClaimToken;
+use crate::readiness::{CheckStatus, QueueFill};
 use crate::{DedupKey, Event};
 
 /// A claimed event on its way to its callback, with its delivery and its claim's token.
@@ -52,4 +53,14 @@ pub(crate) trait EventQueue: Send + Sync + 'static {
 
     /// Stops taking events and processes what is queued within `deadline`.
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport>;
+
+    /// How full the queue is, for a queue in memory (readiness).
+    fn fill(&self) -> Option<QueueFill> {
+        None
+    }
+
+    /// A round trip to the queue's backend, for a queue outside the process (readiness).
+    fn ping(&self) -> Option<BoxFuture<'_, CheckStatus>> {
+        None
+    }
 }

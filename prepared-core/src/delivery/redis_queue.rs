@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use futures_util::future::BoxFuture;
 
 mod entry;
+mod ping;
 
 use entry::{SenderRecord, job_of};
 
@@ -420,5 +421,9 @@ impl EventQueue for RedisLanes {
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {
         Box::pin(self.stop(deadline))
+    }
+
+    fn ping(&self) -> Option<BoxFuture<'_, crate::readiness::CheckStatus>> {
+        Some(Box::pin(self.queue.ping()))
     }
 }

@@ -83,7 +83,7 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Clone)]
 pub struct Webhooks {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 pub(super) struct Inner {
@@ -97,6 +97,7 @@ pub(super) struct Inner {
     pub(super) retry_after: Duration,
     pub(super) tenants: Tenants,
     pub(super) accepting: AtomicBool,
+    pub(super) probes: super::readiness::ProbeCache,
 }
 
 impl std::fmt::Debug for Webhooks {
@@ -384,6 +385,12 @@ impl Webhooks {
             reason,
             retry_after: self.inner.retry_after,
         }
+    }
+
+    /// Whether the receiver takes deliveries: `false` once [`shutdown`](Self::shutdown)
+    /// was called.
+    pub fn is_accepting(&self) -> bool {
+        self.inner.accepting.load(Ordering::Acquire)
     }
 
     /// The counters since the receiver was built.

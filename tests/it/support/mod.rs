@@ -74,7 +74,12 @@ pub async fn serve_with_token_endpoint(
 
 async fn serve_axum(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> SocketAddr {
     use axum::routing::get;
-    let mut app = axum::Router::new().route("/health", get(|| async { "ok" }));
+    let mut app = axum::Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route_service(
+            "/ready",
+            prepared_tower::ReadinessService::new(webhooks.clone()),
+        );
     if let Some(endpoint) = endpoint {
         app = app.route_service(
             TOKEN_PATH,
@@ -103,7 +108,8 @@ fn serve_actix(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> SocketAdd
                     .route(
                         "/health",
                         web::get().to(|| async { HttpResponse::Ok().body("ok") }),
-                    );
+                    )
+                    .route("/ready", prepared_actix::readiness_route(webhooks.clone()));
                 if let Some(endpoint) = &endpoint {
                     app = app.route(TOKEN_PATH, prepared_actix::token_route(endpoint.clone()));
                 }

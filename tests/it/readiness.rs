@@ -1,0 +1,116 @@
+//! `GET /ready` through both adapters, against a Redis of the test's own that it stops and
+//! starts: the receiver turns `503` within 2 s of Redis stopping and `200` within 2 s of its
+//! return. Needs `redis-server` on the PATH; `#[ignore]`d like every Redis test, run by
+//! `scripts/test.sh` when `REDIS_URL` is set.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use prepared_core::dedup::RedisDedupStore;
+
+use crate::support::{FRAMEWORKS, Recorded, builder, serve};
+
+/// A `redis-server` on a loopback port, without persistence, killed when dropped.
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    fn on_free_port() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = Self { port, child: None };
+        redis.start();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn start(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (install redis-server)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Polls `GET /ready` every 20 ms until it answers `status`; how long that took.
+async fn until_ready_is(client: &reqwest::Client, base: &str, status: u16) -> Duration {
+    let started = Instant::now();
+    loop {
+        let answer = client.get(format!("{base}/ready")).send().await;
+        if let Ok(answer) = answer
+            && answer.status().as_u16() == status
+        {
+            let body: serde_json::Value = answer.json().await.expect("a JSON report");
+            assert_eq!(body["ready"], status == 200, "{body}");
+            let expected = if status == 200 { "ok" } else { "unreachable" };
+            assert_eq!(body["checks"]["dedup_store"], expected, "{body}");
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "/ready never answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+async fn ready_follows_redis_within_two_seconds_in_both_frameworks() {
+    let client = reqwest::Client::new();
+    for framework in FRAMEWORKS {
+        let mut redis = OwnRedis::on_free_port();
+        let store = RedisDedupStore::connect(&redis.url())
+            .await
+            .expect("connects");
+        let webhooks = builder(&Recorded::default())
+            .dedup_store(store)
+            .build()
+            .expect("builds");
+        let base = serve(framework, webhooks).await;
+        until_ready_is(&client, &base, 200).await;
+
+        redis.stop();
+        let down = until_ready_is(&client, &base, 503).await;
+        redis.start();
+        let up = until_ready_is(&client, &base, 200).await;
+        eprintln!("{framework:?}: /ready 503 after {down:?}, 200 again after {up:?}");
+        assert!(
+            down < Duration::from_secs(2),
+            "{framework:?}: 503 after {down:?}"
+        );
+        assert!(
+            up < Duration::from_secs(2),
+            "{framework:?}: 200 after {up:?}"
+        );
+    }
+}

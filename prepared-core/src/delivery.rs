@@ -43,6 +43,7 @@ mod builder;
 mod callbacks;
 mod claimed;
 mod context;
+mod failures;
 mod hooks;
 mod lanes;
 mod processor;
@@ -63,6 +64,7 @@ pub use builder::{BuildError, WebhooksBuilder};
 pub use callbacks::{BoxError, CallbackError, CallbackOutput, EventCallback};
 pub use claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 pub use context::Delivery;
+pub use failures::DependencyFailures;
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
 #[cfg(feature = "redis")]
 pub use redis_queue::{QueueConnectError, RedisStreamQueue};

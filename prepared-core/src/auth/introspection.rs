@@ -286,7 +286,8 @@ impl Inner {
             RequestTokenError::Request(upstream) => upstream.to_string(),
             other => other.to_string(),
         };
-        tracing::warn!(reason, status, oauth_error, error = %detail, "token introspection failed");
+        // At `debug`: the pipeline logs the refused delivery at `warn`, under its rate limit.
+        tracing::debug!(reason, status, oauth_error, error = %detail, "token introspection failed");
         AuthError::Unavailable {
             reason,
             retry_after: self.retry_after,

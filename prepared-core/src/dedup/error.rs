@@ -48,6 +48,15 @@ impl DedupError {
         }
     }
 
+    /// A short, stable name of the failure for logs and metric labels: `unavailable` or
+    /// `full`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable { .. } => "unavailable",
+            Self::Full { .. } => "full",
+        }
+    }
+
     /// The HTTP status to answer the delivery with: always `503 Service Unavailable`.
     pub fn status(&self) -> StatusCode {
         StatusCode::SERVICE_UNAVAILABLE

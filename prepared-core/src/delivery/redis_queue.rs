@@ -205,7 +205,8 @@ impl RedisLanes {
             .query_async(&mut connection)
             .await;
         added.map(|_| ()).map_err(|error| {
-            tracing::warn!(%error, "could not append the event to the Redis stream");
+            // Logged at `warn` by the pipeline, under its rate limit (delivery/failures.rs).
+            tracing::debug!(%error, "could not append the event to the Redis stream");
             Unavailable::Queue
         })
     }

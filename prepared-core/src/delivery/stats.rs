@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::failures::{DependencyFailures, FailureLog};
 use crate::EventKind;
 
 /// A snapshot of the receiver's counters since it was built.
@@ -24,6 +25,8 @@ pub struct Stats {
     pub dead_lettered: u64,
     /// Events waiting in the queue now.
     pub queue_depth: u64,
+    /// Deliveries answered `503` because a dependency failed, by dependency.
+    pub dependency_failures: DependencyFailures,
 }
 
 #[derive(Default)]
@@ -36,6 +39,7 @@ pub(crate) struct Counters {
     callback_failures: AtomicU64,
     dead_lettered: AtomicU64,
     queue_depth: AtomicU64,
+    pub(crate) failures: FailureLog,
 }
 
 /// The `tenant` label of a metric: the delivery's tenant, `none` without one. Its values are
@@ -121,6 +125,7 @@ impl Counters {
             callback_failures: get(&self.callback_failures),
             dead_lettered: get(&self.dead_lettered),
             queue_depth: get(&self.queue_depth),
+            dependency_failures: self.failures.snapshot(),
         }
     }
 }

@@ -17,14 +17,16 @@ use super::builder::WebhooksBuilder;
 use super::callbacks::BoxError;
 use super::claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 use super::context::{Delivery, Tenants};
+use super::failures::Chain;
 use super::hooks::{Hook, InvalidPayload};
 use super::processor::Processor;
 use super::queue::EventQueue;
 use super::settle::Settle;
 use super::{Rejection, Stats, Unavailable};
 use crate::Event;
-use crate::auth::{Authenticator, Principal};
+use crate::auth::{AuthError, Authenticator, Principal};
 use crate::dedup::Claim;
+use crate::readiness::Dependency;
 
 /// When Prepared gets its `200`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -264,7 +266,14 @@ impl Webhooks {
     /// (`401`/`403`/`503` otherwise). For middleware that hands the [`Principal`] to a
     /// handler of the application's own, e.g. `prepared_tower::AuthenticateLayer`.
     pub async fn authenticate(&self, head: &Parts) -> Result<Principal, Rejection> {
-        Ok(self.inner.authenticator.authenticate(head).await?)
+        let principal = self.inner.authenticator.authenticate(head).await;
+        principal.map_err(|error| {
+            if let AuthError::Unavailable { reason, .. } = &error {
+                let failures = &self.inner.processor.counters.failures;
+                failures.record(Dependency::AuthorizationServer, reason, &error);
+            }
+            Rejection::from(error)
+        })
     }
 
     /// Reads the body, stopping as soon as it exceeds the limit (`413`) without buffering the
@@ -308,6 +317,10 @@ impl Webhooks {
             (AckMode::Immediate, Some(queue)) => match queue.enqueue(job).await {
                 Ok(accepted) => Ok(accepted),
                 Err((job, reason)) => {
+                    if reason == Unavailable::Queue {
+                        let failures = &processor.counters.failures;
+                        failures.record(Dependency::DurableQueue, "unavailable", &reason);
+                    }
                     processor.settle(&job, Settle::Release).await;
                     Err(self.unavailable(reason))
                 }
@@ -342,7 +355,12 @@ impl Webhooks {
         let processor = &self.inner.processor;
         let tenant = sender.tenant.as_deref();
         processor.counters.received(event.kind(), tenant);
-        match processor.dedup.claim(&key).await? {
+        let claim = processor.dedup.claim(&key).await.map_err(|error| {
+            let failures = &processor.counters.failures;
+            failures.record(Dependency::DedupStore, error.kind(), &Chain(&error));
+            Rejection::from(error)
+        })?;
+        match claim {
             Claim::Claimed(token) => {
                 let guard = ClaimGuard::new(Arc::clone(&processor.dedup), key.clone(), token);
                 let delivery = Delivery::new(

@@ -22,6 +22,7 @@ mod delivery_pipeline;
 #[cfg(feature = "redis")]
 mod delivery_redis;
 mod delivery_requests;
+mod dependency_failures;
 mod event_cases;
 mod event_examples;
 mod event_properties;

@@ -5,11 +5,15 @@
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use prepared_actix::{readiness_route, token_route, webhook_route};
-use prepared_webhooks::{ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing};
+use prepared_webhooks::{
+    METRICS_PATH, PROMETHEUS_CONTENT_TYPE, ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing,
+    install_prometheus,
+};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
+    let metrics = install_prometheus()?;
     let config = ReceiverConfig::from_env()?;
     let webhooks = config.webhooks_builder().await?.build()?;
     let token_endpoint = config.token_endpoint();
@@ -22,7 +26,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "/health",
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
             )
-            .route("/ready", readiness_route(app_webhooks.clone()));
+            .route("/ready", readiness_route(app_webhooks.clone()))
+            .route(METRICS_PATH, {
+                let metrics = metrics.clone();
+                web::get().to(move || {
+                    let text = metrics.render();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type(PROMETHEUS_CONTENT_TYPE)
+                            .body(text)
+                    }
+                })
+            });
         if let Some(endpoint) = &token_endpoint {
             app = app.route(TOKEN_PATH, token_route(endpoint.clone()));
         }

@@ -4,19 +4,31 @@
 //! (README.md, "Example receivers"). Every event is printed on stdout as one JSON line.
 
 use axum::Router;
+use axum::http::header;
 use axum::routing::get;
 use prepared_tower::{PreparedWebhooksLayer, ReadinessService, TokenEndpointService};
-use prepared_webhooks::{ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing};
+use prepared_webhooks::{
+    METRICS_PATH, PROMETHEUS_CONTENT_TYPE, ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing,
+    install_prometheus,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
+    let metrics = install_prometheus()?;
     let config = ReceiverConfig::from_env()?;
     let webhooks = config.webhooks_builder().await?.build()?;
 
     let mut app = Router::new()
         .route("/health", get(|| async { "ok" }))
-        .route_service("/ready", ReadinessService::new(webhooks.clone()));
+        .route_service("/ready", ReadinessService::new(webhooks.clone()))
+        .route(
+            METRICS_PATH,
+            get(move || {
+                let text = metrics.render();
+                async move { ([(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], text) }
+            }),
+        );
     if let Some(endpoint) = config.token_endpoint() {
         app = app.route_service(TOKEN_PATH, TokenEndpointService::new(endpoint));
     }

@@ -89,14 +89,26 @@ mod dispatch {
     }
 }
 
+#[rustfmt::skip] // kept as the README shows it
+fn prometheus_metrics(app: axum::Router) -> Result<axum::Router> {
+    use axum::routing::get;
+
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    let app = app.route("/metrics", get(move || std::future::ready(handle.render())));
+    Ok(app)
+}
+
 #[actix_web::main]
 async fn main() -> Result {
     match std::env::args().nth(1).as_deref() {
         Some("axum") => axum_quick_start().await,
         Some("actix") => actix_quick_start().await,
         Some("several-dispatch-centers") => several_dispatch_centers().map(drop),
+        Some("metrics") => prometheus_metrics(axum::Router::new()).map(drop),
         _ => {
-            eprintln!("usage: cargo run --example readme -- axum|actix|several-dispatch-centers");
+            eprintln!(
+                "usage: cargo run --example readme -- axum|actix|several-dispatch-centers|metrics"
+            );
             Ok(())
         }
     }

@@ -9,11 +9,13 @@
 //!   [`ReceiverAuth`];
 //! - `PREPARED_ACK_MODE`: `immediate` (default) or `after_processing`;
 //! - `PREPARED_REDIS_URL`: dedup in Redis (several replicas) instead of in memory;
+//! - `GET /health` (liveness), `GET /ready` (readiness) and `GET /metrics` (Prometheus);
 //! - each event handed to a callback is printed on stdout as one line of JSON in Prepared's
 //!   wire shape, and nothing else goes to stdout; logs go to stderr (`RUST_LOG`).
 #![forbid(unsafe_code)]
 
 mod config;
+mod metrics;
 mod receiver_auth;
 
 use std::io::Write;
@@ -22,6 +24,9 @@ use prepared_core::delivery::Delivery;
 use prepared_core::{Event, Timestamp};
 
 pub use config::{ConfigError, ReceiverConfig};
+pub use metrics::{
+    CALLBACK_DURATION_BUCKETS, METRICS_PATH, PROMETHEUS_CONTENT_TYPE, install_prometheus,
+};
 pub use receiver_auth::ReceiverAuth;
 
 /// The documented example payloads (`prepared-core/fixtures`), one of each event, with their

@@ -30,8 +30,12 @@
 //! (`prepared_webhooks_received_total{kind, tenant}`,
 //! `prepared_webhooks_rejected_total{reason}`, and with a `tenant` label
 //! `..._duplicates_total`, `..._processed_total`, `..._unhandled_total`,
-//! `..._callback_failures_total`, `..._dead_lettered_total`; the gauge
-//! `prepared_webhooks_queue_depth`).
+//! `..._callback_failures_total`, `..._dead_lettered_total`;
+//! `prepared_webhooks_dependency_failures_total{dependency, kind}`; the histogram
+//! `prepared_webhooks_callback_duration_seconds{kind}`; the gauges
+//! `prepared_webhooks_queue_depth` and `prepared_webhooks_queue_capacity`; README's
+//! "Metrics" lists them all). A `503` caused by a dependency is also logged at `warn`, at
+//! most once per second per dependency.
 //!
 //! Each callback can take the event's [`Delivery`] beside the event: who sent it (the
 //! [`Principal`](crate::auth::Principal) and its tenant, e.g. the dispatch center), when, which

@@ -8,6 +8,7 @@ mod bad_input;
 mod chaos;
 mod end_to_end;
 mod extractors;
+mod metrics;
 mod no_secrets_in_logs;
 mod oauth;
 mod readiness;

@@ -138,12 +138,23 @@ impl Callbacks {
 }
 
 /// Runs `callback` on `event`, turning an error or a panic (in the call or in its future)
-/// into a [`CallbackError`].
+/// into a [`CallbackError`]; with the `metrics` feature, its duration goes to the histogram
+/// `prepared_webhooks_callback_duration_seconds{kind}`.
 pub(crate) async fn call(
     callback: &Callback,
     event: Event,
     delivery: Delivery,
 ) -> Result<(), CallbackError> {
+    #[cfg(feature = "metrics")]
+    let (kind, started) = (event.kind(), std::time::Instant::now());
+    let result = run(callback, event, delivery).await;
+    #[cfg(feature = "metrics")]
+    metrics::histogram!("prepared_webhooks_callback_duration_seconds", "kind" => kind.as_str())
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn run(callback: &Callback, event: Event, delivery: Delivery) -> Result<(), CallbackError> {
     let future = match std::panic::catch_unwind(AssertUnwindSafe(|| callback(event, delivery))) {
         Ok(future) => future,
         Err(panic) => return Err(CallbackError::Panicked(panic_message(panic.as_ref()))),

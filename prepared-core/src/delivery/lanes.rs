@@ -51,6 +51,9 @@ impl Lanes {
                 (sender, runtime.spawn(worker))
             })
             .unzip();
+        #[cfg(feature = "metrics")]
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("prepared_webhooks_queue_capacity").set((per_lane * lanes) as f64);
         Self {
             senders,
             workers: Mutex::new(workers),

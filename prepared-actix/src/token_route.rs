@@ -1,7 +1,7 @@
 //! [`token_route`]: the OAuth client-credentials token endpoint as an actix route.
 
 use actix_web::{HttpRequest, HttpResponse, Route, web};
-use prepared_core::auth::TokenEndpoint;
+use prepared_core::auth::{PeerAddr, TokenEndpoint};
 
 use crate::bridge;
 
@@ -31,7 +31,11 @@ async fn handle(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let head = bridge::head(&request);
+    let mut head = bridge::head(&request);
+    // For the throttle on wrong secrets, counted per client id and address.
+    if let Some(peer) = request.peer_addr() {
+        head.extensions.insert(PeerAddr(peer));
+    }
     let body = bridge::body(payload.into_inner());
     bridge::response(endpoint.handle(http::Request::from_parts(head, body)).await)
 }

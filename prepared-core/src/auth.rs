@@ -84,7 +84,8 @@ pub use secret::BearerToken;
 pub use secret::{ClientSecret, JwtSecret};
 #[cfg(feature = "oauth")]
 pub use token_endpoint::{
-    ClientCredentials, TokenEndpoint, TokenEndpointBuilder, TokenRequest, TokenRequestError,
+    ClientCredentials, PeerAddr, TokenEndpoint, TokenEndpointBuilder, TokenRequest,
+    TokenRequestError,
 };
 
 /// The future an [`Authenticator`] returns.

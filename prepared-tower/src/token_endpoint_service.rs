@@ -1,6 +1,7 @@
 //! [`TokenEndpointService`]: the OAuth client-credentials token endpoint as a service.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -8,12 +9,14 @@ use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use http_body_util::Full;
 use prepared_core::BoxError;
-use prepared_core::auth::TokenEndpoint;
+use prepared_core::auth::{PeerAddr, TokenEndpoint};
 use tower_service::Service;
 
 /// Answers every request it gets as a token request of the client-credentials grant
 /// (RFC 6749 §4.4) with a [`TokenEndpoint`]; mount it next to the webhook, and give the
-/// webhook the endpoint's [`validator`](TokenEndpoint::validator):
+/// webhook the endpoint's [`validator`](TokenEndpoint::validator). Hand it the peer address
+/// (in axum, serve with `into_make_service_with_connect_info::<SocketAddr>()`), so that wrong
+/// secrets are throttled per address ([`PeerAddr`]):
 ///
 /// ```no_run
 /// use prepared_core::Webhooks;
@@ -60,8 +63,28 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        if let Some(peer) = peer_addr(request.extensions()) {
+            request.extensions_mut().insert(peer);
+        }
         let endpoint = self.endpoint.clone();
         Box::pin(async move { Ok(endpoint.handle(request).await.map(Full::new)) })
     }
+}
+
+/// The TCP peer, for the throttle on wrong secrets: a [`PeerAddr`] already there, axum's
+/// `ConnectInfo<SocketAddr>` (serve with `into_make_service_with_connect_info::<SocketAddr>()`)
+/// or a plain `SocketAddr` extension (hyper). Without one, the throttle counts a client id's
+/// failures from every address together.
+fn peer_addr(extensions: &http::Extensions) -> Option<PeerAddr> {
+    if let Some(peer) = extensions.get::<PeerAddr>() {
+        return Some(*peer);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(peer)) =
+        extensions.get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(PeerAddr(*peer));
+    }
+    extensions.get::<SocketAddr>().copied().map(PeerAddr)
 }

@@ -15,3 +15,4 @@ mod readiness;
 mod readme;
 mod receiver_config;
 mod tenants;
+mod token_throttle;

@@ -6,8 +6,9 @@
 //! [`validator`](TokenEndpoint::validator) checks those calls. The adapters mount it as a
 //! route (`prepared_tower::TokenEndpointService`, `prepared_actix::token_route`).
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
@@ -19,9 +20,15 @@ use super::digest::TokenDigest;
 use super::{ClientSecret, JwtSecret, JwtValidator, Scopes};
 use crate::BoxError;
 
+mod client_address;
 mod error;
 mod request;
+mod throttle;
 
+use client_address::TrustedProxies;
+use throttle::{FailureKey, Throttle};
+
+pub use client_address::PeerAddr;
 pub use error::TokenRequestError;
 pub use request::TokenRequest;
 
@@ -34,8 +41,14 @@ const BODY_LIMIT: usize = 16 * 1024;
 ///   "grant_type": "client_credentials", "scope"}`) and RFC 6749's (a form body, client
 ///   credentials in HTTP Basic authentication or in the form).
 /// - Secrets are compared through their SHA-256 digests in constant time, also for an
-///   unknown client id. After 5 wrong secrets for a client id within a minute, that id is
-///   answered `429` until the minute is over, without checking the secret.
+///   unknown client id. After 5 wrong secrets for a client id *from one address* within a
+///   minute, that client id is answered `429` from that address until the minute is over,
+///   without checking the secret; other addresses are not affected, so a stranger who knows
+///   the client id locks out only themselves. The address is the TCP peer the adapter hands
+///   over ([`PeerAddr`]), or behind a proxy named in
+///   [`trust_forwarded_for`](TokenEndpointBuilder::trust_forwarded_for) the address it
+///   forwarded for; the counts are bounded in memory
+///   ([`max_tracked_addresses`](TokenEndpointBuilder::max_tracked_addresses)).
 /// - Answers `{"access_token", "token_type": "Bearer", "expires_in", "scope"}` with
 ///   `Cache-Control: no-store`; errors per RFC 6749 §5.2.
 /// - The tokens carry `iss`, `aud`, `sub` and `client_id` (the client's id), `scope`, `iat`,
@@ -73,8 +86,8 @@ struct Inner {
     issuer: String,
     audience: String,
     ttl: Duration,
-    max_failures: u32,
-    failure_window: Duration,
+    throttle: Throttle,
+    trusted_proxies: TrustedProxies,
     validator: JwtValidator,
 }
 
@@ -93,7 +106,6 @@ struct Client {
     id: String,
     secret: TokenDigest,
     scopes: Scopes,
-    failures: Mutex<Failures>,
 }
 
 impl std::fmt::Debug for Client {
@@ -103,13 +115,6 @@ impl std::fmt::Debug for Client {
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
-}
-
-/// Wrong secrets of one client within the current window.
-#[derive(Default)]
-struct Failures {
-    since: Option<Instant>,
-    count: u32,
 }
 
 /// A client allowed to get tokens: its id, its secret, and the scopes it may have.
@@ -178,6 +183,8 @@ impl TokenEndpoint {
             ttl: Duration::from_secs(3600),
             max_failures: 5,
             failure_window: Duration::from_secs(60),
+            max_tracked: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -208,7 +215,14 @@ impl TokenEndpoint {
 
     /// Answers one token request whose body was read already.
     pub fn respond(&self, head: &http::request::Parts, body: &[u8]) -> Response<Bytes> {
-        match TokenRequest::parse(head, body).and_then(|request| self.issue(&request)) {
+        let peer = head.extensions.get::<PeerAddr>().map(|peer| peer.0.ip());
+        let address = self
+            .inner
+            .trusted_proxies
+            .client_address(peer, &head.headers);
+        let issued =
+            TokenRequest::parse(head, body).and_then(|request| self.issue(&request, address));
+        match issued {
             Ok(answer) => answer,
             Err(error) => {
                 tracing::info!(error = error.code(), reason = %error, "token request refused");
@@ -218,11 +232,15 @@ impl TokenEndpoint {
     }
 
     /// Checks a parsed request and issues its token.
-    fn issue(&self, request: &TokenRequest) -> Result<Response<Bytes>, TokenRequestError> {
+    fn issue(
+        &self,
+        request: &TokenRequest,
+        address: Option<IpAddr>,
+    ) -> Result<Response<Bytes>, TokenRequestError> {
         if request.grant_type != "client_credentials" {
             return Err(TokenRequestError::UnsupportedGrantType);
         }
-        let client = self.authenticate(request)?;
+        let client = self.authenticate(request, address)?;
         let scopes = match &request.scope {
             None => client.scopes.clone(),
             Some(asked) => {
@@ -271,44 +289,40 @@ impl TokenEndpoint {
         Ok(response)
     }
 
-    /// The client the request authenticates as: its secret compared in constant time, a
-    /// client id with too many recent failures refused without a comparison.
-    fn authenticate(&self, request: &TokenRequest) -> Result<&Client, TokenRequestError> {
+    /// The client the request authenticates as: its secret compared in constant time; a
+    /// client id with too many recent failures from this address refused without a
+    /// comparison.
+    fn authenticate(
+        &self,
+        request: &TokenRequest,
+        address: Option<IpAddr>,
+    ) -> Result<&Client, TokenRequestError> {
         let inner = &self.inner;
         let presented = TokenDigest::of(request.client_secret.expose().as_bytes());
-        let Some(client) = inner
+        let Some((index, client)) = inner
             .clients
             .iter()
-            .find(|client| client.id == request.client_id)
+            .enumerate()
+            .find(|(_, client)| client.id == request.client_id)
         else {
             let _ = presented.matches(&inner.unknown_client);
             return Err(TokenRequestError::InvalidClient);
         };
-        let mut failures = client
-            .failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let window = match failures.since {
-            Some(since) if since.elapsed() < inner.failure_window => {
-                inner.failure_window - since.elapsed()
-            }
-            _ => {
-                *failures = Failures::default();
-                inner.failure_window
-            }
+        let key = FailureKey {
+            client: index,
+            address,
         };
-        if failures.count >= inner.max_failures {
-            return Err(TokenRequestError::TooManyFailures {
-                retry_after: window,
-            });
-        }
+        inner
+            .throttle
+            .check(key)
+            .map_err(|retry_after| TokenRequestError::TooManyFailures { retry_after })?;
         if presented.matches(&client.secret) {
-            *failures = Failures::default();
+            inner.throttle.succeeded(key);
             Ok(client)
         } else {
-            failures.since.get_or_insert_with(Instant::now);
-            failures.count += 1;
-            tracing::warn!(client_id = %client.id, failures = failures.count, "wrong client secret");
+            let failures = inner.throttle.failed(key);
+            let address = address.map(tracing::field::display);
+            tracing::warn!(client_id = %client.id, address, failures, "wrong client secret");
             Err(TokenRequestError::InvalidClient)
         }
     }
@@ -325,6 +339,8 @@ pub struct TokenEndpointBuilder {
     ttl: Duration,
     max_failures: u32,
     failure_window: Duration,
+    max_tracked: u64,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl std::fmt::Debug for TokenEndpointBuilder {
@@ -358,11 +374,44 @@ impl TokenEndpointBuilder {
         self
     }
 
-    /// After `failures` wrong secrets for a client id within `window`, that id is answered
-    /// `429` until the window is over (default 5 per minute).
+    /// After `failures` wrong secrets for a client id from one address within `window`,
+    /// that client id is answered `429` from that address until the window is over
+    /// (default 5 per minute). Other addresses keep their own counts.
     pub fn max_failures(mut self, failures: u32, window: Duration) -> Self {
         self.max_failures = failures;
         self.failure_window = window;
+        self
+    }
+
+    /// How many (client id, address) pairs the throttle keeps counts for at most (default
+    /// 10,000, about 100 bytes each); past it, the entries least likely to be used again
+    /// are dropped first.
+    pub fn max_tracked_addresses(mut self, entries: u64) -> Self {
+        self.max_tracked = entries.max(1);
+        self
+    }
+
+    /// Believes the `Forwarded` (RFC 7239) or, without it, `X-Forwarded-For` header of
+    /// requests whose TCP peer is one of `proxies` (e.g. the load balancer's addresses):
+    /// the throttle then counts failures per the address the proxies forwarded for (the
+    /// nearest one that is not itself a trusted proxy). Off by default: anyone can send
+    /// these headers, so only a proxy that overwrites or appends to them may be trusted.
+    ///
+    /// ```
+    /// # use prepared_core::auth::{ClientCredentials, ClientSecret, JwtSecret, TokenEndpoint};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let endpoint = TokenEndpoint::builder(
+    ///     JwtSecret::new("a signing secret of at least 32 bytes!!"),
+    ///     "https://cad.example.com",
+    ///     "https://cad.example.com/webhooks/prepared",
+    /// )
+    /// .client(ClientCredentials::new("prepared", ClientSecret::new("the secret given to Prepared")))
+    /// .trust_forwarded_for(["10.0.0.10".parse()?, "10.0.0.11".parse()?])
+    /// .build()?;
+    /// # let _ = endpoint; Ok(()) }
+    /// ```
+    pub fn trust_forwarded_for(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.trusted_proxies.extend(proxies);
         self
     }
 
@@ -387,7 +436,6 @@ impl TokenEndpointBuilder {
                         secret: TokenDigest::of(client.secret.expose().as_bytes()),
                         id: client.id,
                         scopes: client.scopes,
-                        failures: Mutex::default(),
                     })
                     .collect(),
                 unknown_client: TokenDigest::of(b"no client has this secret"),
@@ -396,8 +444,8 @@ impl TokenEndpointBuilder {
                 issuer: self.issuer,
                 audience: self.audience,
                 ttl: self.ttl,
-                max_failures: self.max_failures,
-                failure_window: self.failure_window,
+                throttle: Throttle::new(self.max_failures, self.failure_window, self.max_tracked),
+                trusted_proxies: TrustedProxies(self.trusted_proxies),
                 validator,
             }),
         })

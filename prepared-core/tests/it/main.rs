@@ -11,6 +11,8 @@ mod auth_introspection;
 mod auth_jwt;
 #[cfg(feature = "oauth")]
 mod auth_token_endpoint;
+#[cfg(feature = "oauth")]
+mod auth_token_throttle;
 mod dedup_memory;
 #[cfg(feature = "redis")]
 mod dedup_redis;

@@ -91,7 +91,10 @@ async fn serve_axum(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> Sock
         .await
         .expect("binds");
     let address = listener.local_addr().expect("an address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).await
+    });
     address
 }
 

@@ -105,7 +105,7 @@ impl ReceiverConfig {
     pub fn announce(&self, framework: &str) {
         let url = format!("http://{}{WEBHOOK_PATH}", self.bind);
         eprintln!(
-            "{framework} receiver listening on {url} (GET /health for liveness, GET /ready for readiness)"
+            "{framework} receiver listening on {url} (GET /health for liveness, GET /ready for readiness, GET /metrics for Prometheus)"
         );
         for line in self.auth.announcement(&self.bind) {
             eprintln!("{line}");

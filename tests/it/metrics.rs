@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
+use prepared_core::auth::{ClientCredentials, ClientSecret, JwtSecret, TokenEndpoint};
 use prepared_core::dedup::{
     Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore, MemoryDedupStore,
 };
@@ -15,7 +16,9 @@ use prepared_core::event::{CallerLocation, NoteCreated};
 use prepared_core::{DedupKey, Webhooks};
 use prepared_webhooks::{METRICS_PATH, PROMETHEUS_CONTENT_TYPE, install_prometheus};
 
-use crate::support::{Framework, PATH, TOKEN, eventually, serve};
+use crate::support::{
+    Framework, PATH, TOKEN, TOKEN_PATH, eventually, serve, serve_with_token_endpoint,
+};
 
 const README: &str = include_str!("../../README.md");
 
@@ -189,7 +192,18 @@ async fn metrics_are_prometheus_text_with_every_documented_metric() {
         })
         .build()
         .expect("builds");
-    let base = serve(Framework::Axum, webhooks.clone()).await;
+    let endpoint = TokenEndpoint::builder(
+        JwtSecret::new("metrics-signing-secret-of-32-bytes-or-more"),
+        "https://cad.test",
+        "https://cad.test/webhooks/prepared",
+    )
+    .client(ClientCredentials::new(
+        "prepared",
+        ClientSecret::new("right-secret-1"),
+    ))
+    .build()
+    .expect("builds");
+    let base = serve_with_token_endpoint(Framework::Axum, webhooks.clone(), Some(endpoint)).await;
     let client = reqwest::Client::new();
     assert_eq!(post(&client, &base, TOKEN, caller_location(1)).await, 200);
     eventually("processed", || webhooks.stats().processed == 1).await;
@@ -205,6 +219,17 @@ async fn metrics_are_prometheus_text_with_every_documented_metric() {
         post(&client, &base, "wrong-token", caller_location(5)).await,
         401
     );
+    for secret in ["right-secret-1", "a-wrong-secret"] {
+        client
+            .post(format!("{base}{TOKEN_PATH}"))
+            .json(
+                &serde_json::json!({"client_id": "prepared", "client_secret": secret,
+                "grant_type": "client_credentials"}),
+            )
+            .send()
+            .await
+            .expect("answered");
+    }
     // The failure a store outage is.
     let down = Webhooks::builder()
         .authenticator(prepared_core::auth::StaticBearer::new([
@@ -263,6 +288,10 @@ async fn metrics_are_prometheus_text_with_every_documented_metric() {
     );
     assert!(
         text.contains(r#"prepared_webhooks_received_total{kind="note_created",tenant="none"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"prepared_token_requests_total{outcome="invalid_client"}"#),
         "{text}"
     );
     assert!(!text.contains(TOKEN), "a token in /metrics");

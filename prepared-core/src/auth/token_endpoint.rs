@@ -222,10 +222,15 @@ impl TokenEndpoint {
             .client_address(peer, &head.headers);
         let issued =
             TokenRequest::parse(head, body).and_then(|request| self.issue(&request, address));
+        let outcome = issued
+            .as_ref()
+            .map_or_else(TokenRequestError::reason, |_| "issued");
+        #[cfg(feature = "metrics")]
+        metrics::counter!("prepared_token_requests_total", "outcome" => outcome).increment(1);
         match issued {
             Ok(answer) => answer,
             Err(error) => {
-                tracing::info!(error = error.code(), reason = %error, "token request refused");
+                tracing::info!(error = error.code(), outcome, reason = %error, "token request refused");
                 error.to_response()
             }
         }

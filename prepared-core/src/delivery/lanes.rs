@@ -172,7 +172,10 @@ impl EventQueue for Lanes {
     fn fill(&self) -> Option<QueueFill> {
         let (depth, capacity) = self.senders.iter().fold((0, 0), |(depth, capacity), lane| {
             let room = lane.max_capacity();
-            (depth + room - lane.capacity(), capacity + room)
+            (
+                depth + room.saturating_sub(lane.capacity()),
+                capacity + room,
+            )
         });
         Some(QueueFill {
             depth: depth as u64,

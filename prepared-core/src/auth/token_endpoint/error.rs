@@ -71,6 +71,21 @@ impl TokenRequestError {
         }
     }
 
+    /// A short, stable name for logs and the `outcome` label of
+    /// `prepared_token_requests_total`, e.g. `invalid_client` or `too_many_failures`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidClient => "invalid_client",
+            Self::TooManyFailures { .. } => "too_many_failures",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::ServerError => "server_error",
+        }
+    }
+
     /// The answer: status, RFC 6749 headers and the JSON error object.
     pub fn to_response(&self) -> Response<Bytes> {
         let body = serde_json::json!({

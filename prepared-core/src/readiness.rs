@@ -16,7 +16,7 @@
 //!
 //! | check | when present | not `ok` when |
 //! |---|---|---|
-//! | `dedup_store` | always | a round trip to the store fails (`unreachable`), or the memory store is full of claims in flight (`full`) |
+//! | `dedup_store` | always | a round trip to the store ([`DedupStore::ping`](crate::dedup::DedupStore::ping): `PING` for Redis, nothing to check for the memory store) fails (`unreachable`, or `full` for a store that says so) |
 //! | `durable_queue` | with a `RedisStreamQueue` | Redis does not answer a `PING` (`unreachable`) |
 //! | `authorization_server` | with a JWKS or an introspection endpoint | the JWKS was not fetched within its maximum key age and cannot be fetched now, or the introspection endpoint did not answer lately and does not answer now (`unreachable`) |
 //! | `queue` | in-memory queue (`AckMode::Immediate`) | 90 % of its capacity or more is taken (`full`) |

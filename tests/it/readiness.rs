@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use prepared_core::dedup::RedisDedupStore;
 
-use crate::support::{FRAMEWORKS, Recorded, builder, serve};
+use crate::support::{FRAMEWORKS, PATH, Recorded, TOKEN, builder, serve};
 
 /// A `redis-server` on a loopback port, without persistence, killed when dropped.
 struct OwnRedis {
@@ -96,11 +96,22 @@ async fn ready_follows_redis_within_two_seconds_in_both_frameworks() {
             .dedup_store(store)
             .build()
             .expect("builds");
-        let base = serve(framework, webhooks).await;
+        let base = serve(framework, webhooks.clone()).await;
         until_ready_is(&client, &base, 200).await;
 
         redis.stop();
         let down = until_ready_is(&client, &base, 503).await;
+        // A delivery meanwhile is a 503 counted against the dedup store.
+        let delivery = client
+            .post(format!("{base}{PATH}"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(prepared_webhooks::EXAMPLE_PAYLOADS[3].1)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(delivery.status(), 503, "{framework:?}");
+        assert_eq!(webhooks.stats().dependency_failures.dedup_store, 1);
         redis.start();
         let up = until_ready_is(&client, &base, 200).await;
         eprintln!("{framework:?}: /ready 503 after {down:?}, 200 again after {up:?}");

@@ -31,6 +31,7 @@
 //! - [`auth`]: authentication of deliveries on the request head.
 //! - [`dedup`]: the claim protocol and its stores.
 //! - [`delivery`]: [`Webhooks`], the pipeline from request to typed callbacks.
+//! - `testing` (feature `testing`): sample events, requests and tokens for your own tests.
 //!
 //! The framework adapters are separate crates: `prepared-tower` (axum, hyper, any tower
 //! stack) and `prepared-actix` (actix-web).
@@ -44,6 +45,9 @@ pub mod dedup;
 pub mod delivery;
 pub mod event;
 mod redact;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use delivery::{AckMode, Webhooks};
 

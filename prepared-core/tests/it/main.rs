@@ -28,3 +28,4 @@ mod event_properties;
 mod event_redaction;
 #[cfg(feature = "oauth")]
 mod fuzz_corpus;
+mod testing_kit;

@@ -3,7 +3,7 @@
 //! stand-ins for the application's own modules (`dispatch_map`, `cad`, `dispatch`).
 //!
 //! `cargo run --example readme -- axum` (or `actix`) serves that quick start on port 3000,
-//! with `PREPARED_WEBHOOK_TOKEN` set.
+//! with `PREPARED_WEBHOOK_TOKEN` set; `-- testing` runs the test-kit block.
 
 use std::error::Error;
 
@@ -62,6 +62,28 @@ fn several_dispatch_centers() -> Result<prepared_core::Webhooks> {
     Ok(webhooks)
 }
 
+#[rustfmt::skip] // kept as the README shows it
+async fn testing_your_receiver() -> Result {
+    use prepared_core::{AckMode, Webhooks, auth::JwtValidator, event::CallerLocation};
+    use prepared_core::testing::{JwksServer, Sample, TestIssuer};
+
+    let issuer = TestIssuer::rs256();
+    let jwks = JwksServer::start(&[&issuer]).await?;
+    let webhooks = Webhooks::builder()
+        .authenticator(JwtValidator::jwks(jwks.url())
+            .issuer(TestIssuer::ISSUER).audience(TestIssuer::AUDIENCE).build()?)
+        .ack_mode(AckMode::AfterProcessing) // answered once the callback ran
+        .on_caller_location(|location: CallerLocation| async move {
+            dispatch_map::update(location.incident_id, location.lat, location.lng).await
+        })
+        .build()?;
+
+    let token = issuer.token().client_id("ecc-north").sign();
+    let response = webhooks.handle(Sample::caller_location().request().bearer(&token).build()).await;
+    assert_eq!(response.status(), 200);
+    Ok(())
+}
+
 /// Stand-ins for the application's own code.
 mod dispatch_map {
     pub async fn update(incident: uuid::Uuid, lat: f64, lng: f64) -> Result<(), std::io::Error> {
@@ -105,9 +127,10 @@ async fn main() -> Result {
         Some("actix") => actix_quick_start().await,
         Some("several-dispatch-centers") => several_dispatch_centers().map(drop),
         Some("metrics") => prometheus_metrics(axum::Router::new()).map(drop),
+        Some("testing") => testing_your_receiver().await,
         _ => {
             eprintln!(
-                "usage: cargo run --example readme -- axum|actix|several-dispatch-centers|metrics"
+                "usage: cargo run --example readme -- axum|actix|several-dispatch-centers|metrics|testing"
             );
             Ok(())
         }

@@ -32,6 +32,7 @@
 //! - [`dedup`]: the claim protocol and its stores.
 //! - [`delivery`]: [`Webhooks`], the pipeline from request to typed callbacks.
 //! - [`readiness`]: whether a replica can take deliveries now, for a readiness probe.
+//! - `testing` (feature `testing`): sample events, requests and tokens for your own tests.
 //!
 //! The framework adapters are separate crates: `prepared-tower` (axum, hyper, any tower
 //! stack) and `prepared-actix` (actix-web).
@@ -46,6 +47,9 @@ pub mod delivery;
 pub mod event;
 pub mod readiness;
 mod redact;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use delivery::{AckMode, Webhooks};
 

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use base64::Engine;
+use bytes::Bytes;
 use prepared_core::Webhooks;
 use prepared_core::auth::{
     AnyOf, BearerToken, ClientCredentials, ClientSecret, JwtSecret, JwtValidator, StaticBearer,
@@ -14,6 +14,7 @@ use prepared_core::auth::{
 };
 use prepared_core::delivery::Delivery;
 use prepared_core::event::CallerLocation;
+use prepared_core::testing::{JwksServer, Sample, TestIssuer};
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 
@@ -55,15 +56,14 @@ fn endpoint() -> TokenEndpoint {
 }
 
 /// A `caller_location` event with id `id`.
-fn location(id: u128) -> String {
-    format!(
-        r#"{{"type":"caller_location","id":"{}","incident_id":"{}","lat":47.6,"lng":-122.3}}"#,
-        uuid::Uuid::from_u128(id),
-        uuid::Uuid::from_u128(id % 4)
-    )
+fn location(id: u128) -> Bytes {
+    Sample::caller_location()
+        .incident(uuid::Uuid::from_u128(id % 4))
+        .id(uuid::Uuid::from_u128(id))
+        .body()
 }
 
-async fn post(client: &Client, base: &str, token: &str, body: String) -> StatusCode {
+async fn post(client: &Client, base: &str, token: &str, body: Bytes) -> StatusCode {
     client
         .post(format!("{base}{PATH}"))
         .bearer_auth(token)
@@ -153,15 +153,12 @@ async fn each_dispatch_center_s_events_carry_its_own_tenant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_jwks_down_a_jwt_waits_and_a_static_token_gets_in() {
-    // A port nothing listens on: the JWKS cannot be fetched.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let jwks_url = format!(
-        "http://{}/jwks.json",
-        closed.local_addr().expect("an address")
-    );
-    drop(closed);
+    // The issuer's JWKS is down before the receiver ever fetched it.
+    let issuer = TestIssuer::rs256();
+    let jwks = JwksServer::start(&[&issuer]).await.expect("serves");
+    jwks.stop();
     for framework in FRAMEWORKS {
-        let jwt = JwtValidator::jwks(jwks_url.as_str())
+        let jwt = JwtValidator::jwks(jwks.url())
             .any_audience()
             .build()
             .expect("a validator");
@@ -176,12 +173,7 @@ async fn with_the_jwks_down_a_jwt_waits_and_a_static_token_gets_in() {
         let base = serve_with_token_endpoint(framework, webhooks, None).await;
         let client = Client::new();
 
-        let encode = |json: serde_json::Value| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
-        };
-        let header = encode(json!({"alg": "RS256", "typ": "JWT", "kid": "key-1"}));
-        let claims = encode(json!({"sub": "prepared", "exp": 4_102_444_800_u64}));
-        let jwt = format!("{header}.{claims}.c2lnbmF0dXJl");
+        let jwt = issuer.token().sign();
         assert_eq!(
             post(&client, &base, &jwt, location(1)).await,
             StatusCode::SERVICE_UNAVAILABLE,

@@ -32,3 +32,4 @@ mod event_redaction;
 #[cfg(feature = "oauth")]
 mod fuzz_corpus;
 mod readiness;
+mod testing_kit;

@@ -8,6 +8,7 @@ pub mod relay;
 use bytes::Bytes;
 use http_body_util::Full;
 use prepared_core::auth::{BearerToken, StaticBearer};
+use prepared_core::testing::{Sample, WebhookRequest};
 
 pub const TOKEN: &str = "test-token-0123456789";
 
@@ -22,20 +23,15 @@ pub fn delivery(body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {
 
 /// A JSON POST with `Authorization: Bearer <token>`.
 pub fn delivery_with_token(token: &str, body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {
-    http::Request::post("/webhooks/prepared")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Full::new(body.into()))
-        .expect("a valid request")
+    WebhookRequest::new(body).bearer(token).build()
 }
 
 /// A `caller_location` of `incident` with id `id` (both small numbers made into UUIDs).
 pub fn caller_location(incident: u128, id: u128) -> Bytes {
-    Bytes::from(format!(
-        r#"{{"type":"caller_location","id":"{}","incident_id":"{}","lat":37.7749,"lng":-122.4194}}"#,
-        uuid::Uuid::from_u128(id),
-        uuid::Uuid::from_u128(incident)
-    ))
+    Sample::caller_location()
+        .incident(uuid::Uuid::from_u128(incident))
+        .id(uuid::Uuid::from_u128(id))
+        .body()
 }
 
 pub async fn body_json(response: http::Response<Bytes>) -> serde_json::Value {

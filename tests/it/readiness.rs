@@ -125,3 +125,64 @@ async fn ready_follows_redis_within_two_seconds_in_both_frameworks() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+async fn a_durable_queue_outage_shows_in_ready_and_in_the_counters() {
+    let client = reqwest::Client::new();
+    let mut redis = OwnRedis::on_free_port();
+    let queue = prepared_core::delivery::RedisStreamQueue::connect(&redis.url())
+        .await
+        .expect("connects")
+        .lanes(2);
+    // Dedup in memory: only the queue depends on this Redis.
+    let webhooks = builder(&Recorded::default())
+        .durable_queue(queue)
+        .build()
+        .expect("builds");
+    let base = serve(crate::support::Framework::Axum, webhooks.clone()).await;
+    let ready: serde_json::Value = client
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(ready["checks"]["durable_queue"], "ok", "{ready}");
+
+    redis.stop();
+    let started = Instant::now();
+    loop {
+        let answer = client
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .expect("answered");
+        if answer.status() == 503 {
+            let body: serde_json::Value = answer.json().await.expect("JSON");
+            assert_eq!(body["checks"]["durable_queue"], "unreachable", "{body}");
+            assert_eq!(body["checks"]["dedup_store"], "ok", "{body}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "still ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let posted = Instant::now();
+    let delivery = client
+        .post(format!("{base}{PATH}"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(prepared_webhooks::EXAMPLE_PAYLOADS[3].1)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(delivery.status(), 503);
+    eprintln!(
+        "durable queue down: the delivery was answered 503 after {:?}",
+        posted.elapsed()
+    );
+    let failures = webhooks.stats().dependency_failures;
+    assert_eq!((failures.durable_queue, failures.dedup_store), (1, 0));
+    webhooks.shutdown(Duration::from_millis(200)).await;
+}

@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -88,6 +89,8 @@ struct Inner {
     ttl: Duration,
     throttle: Throttle,
     trusted_proxies: TrustedProxies,
+    /// Whether the missing peer address was logged already (once per endpoint).
+    warned_no_address: AtomicBool,
     validator: JwtValidator,
 }
 
@@ -326,6 +329,13 @@ impl TokenEndpoint {
             Ok(client)
         } else {
             let failures = inner.throttle.failed(key);
+            if address.is_none() && !inner.warned_no_address.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "the token endpoint gets no peer address: wrong secrets are counted per \
+                     client id for every address together, so a stranger can lock Prepared \
+                     out; hand it a PeerAddr (axum: into_make_service_with_connect_info)"
+                );
+            }
             let address = address.map(tracing::field::display);
             tracing::warn!(client_id = %client.id, address, failures, "wrong client secret");
             Err(TokenRequestError::InvalidClient)
@@ -451,6 +461,7 @@ impl TokenEndpointBuilder {
                 ttl: self.ttl,
                 throttle: Throttle::new(self.max_failures, self.failure_window, self.max_tracked),
                 trusted_proxies: TrustedProxies(self.trusted_proxies),
+                warned_no_address: AtomicBool::new(false),
                 validator,
             }),
         })

@@ -60,7 +60,7 @@ mod config;
 mod error;
 mod memory;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 mod store;
 
 #[cfg(feature = "redis")]

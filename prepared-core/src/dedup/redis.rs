@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, RedisError, Script};
+use redis::{FromRedisValue, RedisError, Script, ScriptInvocation};
 
 use super::{Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore};
 use crate::DedupKey;
 
-mod scripts;
+pub(crate) mod scripts;
 
 use scripts::Scripts;
 
@@ -67,6 +67,9 @@ use scripts::Scripts;
 #[derive(Clone)]
 pub struct RedisDedupStore {
     connection: ConnectionManager,
+    /// The client the connection was opened with, for the durable queue's reader
+    /// connection; `None` on a connection manager of the caller's own.
+    client: Option<redis::Client>,
     prefix: Arc<str>,
     timeout: Duration,
     claim_ttl_ms: u64,
@@ -138,6 +141,17 @@ impl RedisDedupStore {
         if let Some(millis) = millis {
             invocation.arg(millis);
         }
+        self.invoke(operation, &invocation).await
+    }
+
+    /// Runs a prepared script invocation under the timeout, retrying once on a new
+    /// connection when the connection dropped; the scripts given here must be idempotent.
+    /// The durable queue runs its own scripts through this, on the store's connection.
+    pub(crate) async fn invoke<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, DedupError> {
         let mut connection = self.connection.clone();
         let attempts = async {
             match invocation.invoke_async::<T>(&mut connection).await {
@@ -159,6 +173,52 @@ impl RedisDedupStore {
                 None,
             )),
         }
+    }
+
+    /// The store's connection, for the durable queue's commands.
+    pub(crate) fn connection(&self) -> &ConnectionManager {
+        &self.connection
+    }
+
+    /// A second connection to the same Redis, for the durable queue's blocking reads;
+    /// `None` when the store runs on a connection manager of the caller's own.
+    pub(crate) async fn reader(&self) -> Option<Result<ConnectionManager, RedisError>> {
+        let client = self.client.clone()?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_number_of_retries(3)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1));
+        Some(ConnectionManager::new_with_config(client, config).await)
+    }
+
+    /// The key of `key` in the slot of hash tag `tag`: `<prefix>{<tag>}:<key>`, e.g.
+    /// `prepared:dedup:{3}:caller_location:550e8400-…` (the durable queue keeps a claim in
+    /// the slot of its lane's stream, so that one script can touch both).
+    pub(crate) fn tagged_key(&self, tag: &str, key: &DedupKey) -> String {
+        let mut redis_key =
+            String::with_capacity(self.prefix.len() + tag.len() + 3 + key.as_str().len());
+        redis_key.push_str(&self.prefix);
+        redis_key.push('{');
+        redis_key.push_str(tag);
+        redis_key.push_str("}:");
+        redis_key.push_str(key.as_str());
+        redis_key
+    }
+
+    /// The claim TTL in whole milliseconds.
+    pub(crate) fn claim_ttl_ms(&self) -> u64 {
+        self.claim_ttl_ms
+    }
+
+    /// The retention in whole milliseconds.
+    pub(crate) fn retention_ms(&self) -> u64 {
+        self.retention_ms
+    }
+
+    /// The claim and release scripts, which the durable queue also runs on its own keys.
+    pub(crate) fn scripts(&self) -> &Scripts {
+        &self.scripts
     }
 
     async fn claim_key(&self, key: &DedupKey) -> Result<Claim, DedupError> {
@@ -325,7 +385,7 @@ impl RedisDedupStoreBuilder {
     pub async fn connect(self, url: &str) -> Result<RedisDedupStore, DedupError> {
         let client = client(url)?;
         let config = self.manager_config();
-        let connect = ConnectionManager::new_with_config(client, config);
+        let connect = ConnectionManager::new_with_config(client.clone(), config);
         let connection = match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(connection)) => connection,
             Ok(Err(error)) => {
@@ -344,7 +404,7 @@ impl RedisDedupStoreBuilder {
                 ));
             }
         };
-        Ok(self.with_connection_manager(connection))
+        Ok(self.with_client(connection, Some(client)))
     }
 
     /// A store that connects to the Redis at `url` on its first operation: it starts while
@@ -359,22 +419,32 @@ impl RedisDedupStoreBuilder {
             ));
         }
         let client = client(url)?;
-        let connection = ConnectionManager::new_lazy_with_config(client, self.manager_config())
-            .map_err(|error| {
-                DedupError::unavailable(
-                    "could not set up the redis connection",
-                    Some(Box::new(error)),
-                )
-            })?;
-        Ok(self.with_connection_manager(connection))
+        let connection =
+            ConnectionManager::new_lazy_with_config(client.clone(), self.manager_config())
+                .map_err(|error| {
+                    DedupError::unavailable(
+                        "could not set up the redis connection",
+                        Some(Box::new(error)),
+                    )
+                })?;
+        Ok(self.with_client(connection, Some(client)))
     }
 
     /// A store on a connection manager of your own (shared with other uses, or configured
     /// otherwise). Its own timeouts and reconnection settings apply, under the store's
     /// [timeout](Self::timeout).
     pub fn with_connection_manager(self, connection: ConnectionManager) -> RedisDedupStore {
+        self.with_client(connection, None)
+    }
+
+    fn with_client(
+        self,
+        connection: ConnectionManager,
+        client: Option<redis::Client>,
+    ) -> RedisDedupStore {
         RedisDedupStore {
             connection,
+            client,
             prefix: self.prefix.into(),
             timeout: self.timeout,
             claim_ttl_ms: millis(self.config.claim_ttl()),

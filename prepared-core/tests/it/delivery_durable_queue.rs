@@ -1,7 +1,10 @@
 //! The durable queue on Redis Streams: a consumer killed mid-batch leaves its events pending,
-//! and a second consumer finishes every event, each exactly once.
+//! and a second consumer finishes every event, each exactly once; each new event costs one
+//! round trip before its `200` and one after its callback (plus the batched reads).
 //!
-//! It needs a Redis, so it is `#[ignore]`d; `scripts/test.sh` runs it when `REDIS_URL` is set.
+//! They need a Redis, so they are `#[ignore]`d; `scripts/test.sh` runs them when `REDIS_URL`
+//! is set. The round-trip count runs on a `redis-server` of its own (its statistics are
+//! reset, which would disturb the shared one).
 
 use crate::support;
 
@@ -28,7 +31,7 @@ async fn receiver(url: &str, prefix: &str, seen: &Seen, block_on: Option<u128>) 
         .connect(url)
         .await
         .expect("connects");
-    let queue = RedisStreamQueue::connect(url)
+    let queue = RedisStreamQueue::connect(&store)
         .await
         .expect("connects")
         .prefix(format!("{prefix}queue:"))
@@ -37,7 +40,6 @@ async fn receiver(url: &str, prefix: &str, seen: &Seen, block_on: Option<u128>) 
     let seen = Arc::clone(seen);
     Webhooks::builder()
         .authenticator(bearer())
-        .dedup_store(store)
         .durable_queue(queue)
         .on_caller_location(move |location: CallerLocation| {
             let seen = Arc::clone(&seen);
@@ -92,4 +94,171 @@ async fn a_consumer_killed_mid_batch_leaves_nothing_lost_or_doubled() {
         assert_eq!(seen.get(&n), Some(&1), "event {n} processed exactly once");
     }
     drop(b);
+}
+
+/// `INFO commandstats` as (command, calls).
+async fn command_calls(connection: &mut redis::aio::MultiplexedConnection) -> HashMap<String, u64> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(connection)
+        .await
+        .expect("INFO commandstats");
+    info.lines()
+        .filter_map(|line| {
+            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = stats
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+/// Per new event: one script before the `200` (claim and `XADD`), one after the callback
+/// (completion and `XACK`); per duplicate one script; plus the batched `XREADGROUP`s. Counted
+/// with `INFO commandstats` on a Redis of the test's own, and with `MONITOR`, which tells the
+/// commands a client sent from those the scripts ran inside Redis.
+#[ignore = "needs Redis (starts a redis-server of its own): run scripts/test.sh with REDIS_URL set"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_round_trip_before_the_200_and_one_after() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = support::redis_server::RedisServer::start();
+    let url = server.url();
+    // The defaults: nothing is taken over or expires during the count.
+    let store = RedisDedupStore::connect(&url).await.expect("connects");
+    let queue = RedisStreamQueue::connect(&store)
+        .await
+        .expect("connects")
+        .lanes(4);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .durable_queue(queue)
+        .on_caller_location(|_location: CallerLocation| async {})
+        .build()
+        .expect("builds");
+    // The warm-up loads the scripts and creates the consumer groups.
+    let warm_up = webhooks.handle(delivery(caller_location(1, 1_000))).await;
+    assert_eq!(warm_up.status(), 200);
+    support::eventually_async("the warm-up processed", || webhooks.stats().processed == 1).await;
+
+    let mut stats = redis::Client::open(url.as_str())
+        .expect("a URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let stop = Arc::new(AtomicBool::new(false));
+    let monitored = tokio::spawn(crate::delivery_redis::monitor(
+        server.address(),
+        Arc::clone(&stop),
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut stats)
+        .await
+        .expect("CONFIG RESETSTAT");
+
+    const NEW: u64 = 100;
+    const DUPLICATES: u64 = 40;
+    for n in 0..NEW {
+        // Ten incidents, so that every lane is used.
+        let response = webhooks
+            .handle(delivery(caller_location(u128::from(n % 10), u128::from(n))))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(support::body_json(response).await["status"], "queued");
+    }
+    support::eventually_async("every new event processed", || {
+        webhooks.stats().processed == NEW + 1
+    })
+    .await;
+    for n in 0..DUPLICATES {
+        let response = webhooks
+            .handle(delivery(caller_location(u128::from(n % 10), u128::from(n))))
+            .await;
+        assert_eq!(support::body_json(response).await["status"], "duplicate");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let calls = command_calls(&mut stats).await;
+    stop.store(true, Ordering::SeqCst);
+    let commands = monitored.await.expect("the monitor ran");
+
+    let count = |name: &str| calls.get(name).copied().unwrap_or(0);
+    eprintln!("INFO commandstats after {NEW} new events and {DUPLICATES} duplicates: {calls:?}");
+    assert_eq!(count("evalsha"), 2 * NEW + DUPLICATES, "{calls:?}");
+    assert_eq!(count("xadd"), NEW, "{calls:?}");
+    assert_eq!(count("xack"), NEW, "{calls:?}");
+    let reads = count("xreadgroup");
+    assert!((1..=NEW + 10).contains(&reads), "{reads} reads");
+    // What the clients sent, apart from the reads and the statistics: only the scripts.
+    let sent: Vec<&String> = commands
+        .iter()
+        .filter(|line| line.contains(" [") && !line.contains(" lua] "))
+        .filter(|line| {
+            ![
+                "\"XREADGROUP\"",
+                "\"XAUTOCLAIM\"",
+                "\"INFO\"",
+                "\"CONFIG\"",
+                "\"PING\"",
+            ]
+            .iter()
+            .any(|command| line.contains(command))
+        })
+        .collect();
+    let scripts = sent
+        .iter()
+        .filter(|line| line.contains("\"EVALSHA\""))
+        .count();
+    assert_eq!(scripts as u64, 2 * NEW + DUPLICATES, "{sent:?}");
+    assert_eq!(sent.len(), scripts, "nothing else was sent: {sent:?}");
+    drop(webhooks);
+}
+
+/// An event no callback runs for is marked done by the one script, not queued.
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_without_a_callback_is_done_at_once() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
+    let prefix = format!("prepared-test:{}:", uuid::Uuid::new_v4().simple());
+    let store = RedisDedupStore::builder()
+        .prefix(format!("{prefix}dedup:"))
+        .connect(&url)
+        .await
+        .expect("connects");
+    let queue = RedisStreamQueue::connect(&store)
+        .await
+        .expect("connects")
+        .prefix(format!("{prefix}queue:"));
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .durable_queue(queue)
+        .build()
+        .expect("builds");
+    let first = webhooks.handle(delivery(caller_location(5, 1))).await;
+    assert_eq!(support::body_json(first).await["status"], "unhandled");
+    let again = webhooks.handle(delivery(caller_location(5, 1))).await;
+    assert_eq!(support::body_json(again).await["status"], "duplicate");
+    let stats = webhooks.stats();
+    assert_eq!((stats.unhandled, stats.duplicates), (1, 1));
+}
+
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dedup_store_beside_the_durable_queue_is_refused() {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
+    let store = RedisDedupStore::connect(&url).await.expect("connects");
+    let queue = RedisStreamQueue::connect(&store).await.expect("connects");
+    let built = Webhooks::builder()
+        .authenticator(bearer())
+        .dedup_store(store)
+        .durable_queue(queue)
+        .build();
+    assert!(matches!(
+        built,
+        Err(prepared_core::delivery::BuildError::DedupStoreBesideDurableQueue)
+    ));
 }

@@ -147,7 +147,10 @@ async fn immediate_mode_completes_the_redis_claim_after_the_answer() {
 }
 
 /// Every command a `MONITOR` connection sees until `stop` is set, as Redis prints them.
-async fn monitor(address: String, stop: Arc<std::sync::atomic::AtomicBool>) -> Vec<String> {
+pub(crate) async fn monitor(
+    address: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<String> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let mut stream = tokio::net::TcpStream::connect(address)
         .await

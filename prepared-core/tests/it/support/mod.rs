@@ -3,6 +3,7 @@
 
 #[cfg(feature = "oauth")]
 pub mod oauth;
+pub mod redis_server;
 pub mod relay;
 
 use bytes::Bytes;

@@ -52,7 +52,8 @@
 //! - [`MemoryDedupStore`]: in memory, bounded (one million keys by default, about 86
 //!   bytes each), for a single replica. The default.
 //! - `RedisDedupStore` (feature `redis`): in Redis, shared by several replicas behind a load
-//!   balancer; one round trip per operation.
+//!   balancer; one round trip per operation. One server (`connect(url)`) or a Redis Cluster
+//!   (`connect_cluster(nodes)`).
 //! - any type of your own that implements [`DedupStore`].
 
 mod claim;

@@ -5,12 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, RedisError, Script, ScriptInvocation};
+use redis::cluster::ClusterClient;
+use redis::{ErrorKind, FromRedisValue, RedisError, Script, ScriptInvocation, ServerErrorKind};
 
 use super::{Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore};
 use crate::DedupKey;
 
+mod connection;
 pub(crate) mod scripts;
+
+pub(crate) use connection::Connection;
+use connection::Opener;
 
 use scripts::Scripts;
 
@@ -45,8 +50,28 @@ use scripts::Scripts;
 /// (see [`ClaimToken`] for what they do with an expired claim). A value the store did not
 /// write is treated as a claim in flight and left alone.
 ///
+/// # Redis Cluster
+/// [`connect_cluster`](RedisDedupStoreBuilder::connect_cluster) takes some nodes of a
+/// cluster (`host:port`), finds the others, and sends each script to the node serving its
+/// key's slot, following `MOVED` and `ASK` when slots move. Each operation touches one key,
+/// so the keys need no hash tag and spread over the whole cluster. (The durable queue's
+/// scripts touch a claim and a stream: it tags both with their lane, see
+/// [`RedisStreamQueue`](crate::delivery::RedisStreamQueue).) A cluster node given to
+/// [`connect`](RedisDedupStoreBuilder::connect) fails at start-up with
+/// [`DedupError::ClusterNode`] (it asks `INFO cluster`), rather than with `MOVED` for most
+/// keys later; a lazy store cannot ask, and its operations say `MOVED` in their error.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), prepared_core::dedup::DedupError> {
+/// use prepared_core::dedup::RedisDedupStore;
+///
+/// let store = RedisDedupStore::connect_cluster(["10.0.0.1:6379", "10.0.0.2:6379"]).await?;
+/// # Ok(()) }
+/// ```
+///
 /// # Failures
-/// The connection is a [`ConnectionManager`], which reconnects after the connection drops.
+/// The connection is a [`ConnectionManager`] (a cluster's: a `ClusterConnection`), which
+/// reconnects after the connection drops.
 /// Every operation runs under a [timeout](RedisDedupStoreBuilder::timeout) (default 1 s) and
 /// any failure, a timeout, a refused or dropped connection, an error reply, is
 /// [`DedupError::Unavailable`], which the pipeline answers `503` so that Prepared retries:
@@ -66,10 +91,10 @@ use scripts::Scripts;
 ///   each about 100 bytes.
 #[derive(Clone)]
 pub struct RedisDedupStore {
-    connection: ConnectionManager,
-    /// The client the connection was opened with, for the durable queue's reader
-    /// connection; `None` on a connection manager of the caller's own.
-    client: Option<redis::Client>,
+    connection: Connection,
+    /// What the connection was opened with, for the durable queue's reading connection;
+    /// `None` on a connection manager of the caller's own.
+    opener: Option<Opener>,
     prefix: Arc<str>,
     timeout: Duration,
     claim_ttl_ms: u64,
@@ -92,6 +117,16 @@ impl RedisDedupStore {
     /// [`DedupError::Unavailable`] if it cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, DedupError> {
         Self::builder().connect(url).await
+    }
+
+    /// Connects to a Redis Cluster through some of its nodes (`host:port` or `redis://`
+    /// URLs) with the default settings; see [`RedisDedupStoreBuilder::connect_cluster`].
+    pub async fn connect_cluster<I, N>(nodes: I) -> Result<Self, DedupError>
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        Self::builder().connect_cluster(nodes).await
     }
 
     /// A builder, to set the prefix, timeouts and lifetimes.
@@ -164,6 +199,15 @@ impl RedisDedupStore {
         };
         match tokio::time::timeout(self.timeout, attempts).await {
             Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) if error.kind() == ErrorKind::Server(ServerErrorKind::Moved) => {
+                Err(DedupError::unavailable(
+                    format!(
+                        "redis {operation} failed: a Redis Cluster node answered MOVED; \
+                         connect with `RedisDedupStore::connect_cluster`"
+                    ),
+                    Some(Box::new(error)),
+                ))
+            }
             Ok(Err(error)) => Err(DedupError::unavailable(
                 format!("redis {operation} failed"),
                 Some(Box::new(error)),
@@ -176,20 +220,14 @@ impl RedisDedupStore {
     }
 
     /// The store's connection, for the durable queue's commands.
-    pub(crate) fn connection(&self) -> &ConnectionManager {
+    pub(crate) fn connection(&self) -> &Connection {
         &self.connection
     }
 
     /// A second connection to the same Redis, for the durable queue's blocking reads;
     /// `None` when the store runs on a connection manager of the caller's own.
-    pub(crate) async fn reader(&self) -> Option<Result<ConnectionManager, RedisError>> {
-        let client = self.client.clone()?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_number_of_retries(3)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(1));
-        Some(ConnectionManager::new_with_config(client, config).await)
+    pub(crate) async fn reader(&self) -> Option<Result<Connection, RedisError>> {
+        Some(self.opener.as_ref()?.open(self.timeout).await)
     }
 
     /// The key of `key` in the slot of hash tag `tag`: `<prefix>{<tag>}:<key>`, e.g.
@@ -380,8 +418,9 @@ impl RedisDedupStoreBuilder {
     }
 
     /// Connects to the Redis at `url`, and fails with [`DedupError::Unavailable`] if it
-    /// cannot be reached within the connect timeout, so that a misconfiguration shows at
-    /// start-up.
+    /// cannot be reached within the connect timeout, and with [`DedupError::ClusterNode`]
+    /// if it is a Redis Cluster node (use [`connect_cluster`](Self::connect_cluster)), so
+    /// that a misconfiguration shows at start-up.
     pub async fn connect(self, url: &str) -> Result<RedisDedupStore, DedupError> {
         let client = client(url)?;
         let config = self.manager_config();
@@ -404,7 +443,88 @@ impl RedisDedupStoreBuilder {
                 ));
             }
         };
-        Ok(self.with_client(connection, Some(client)))
+        let mut probe = connection.clone();
+        match tokio::time::timeout(
+            self.connect_timeout,
+            connection::is_cluster_node(&mut probe),
+        )
+        .await
+        {
+            Ok(Ok(false)) => {}
+            Ok(Ok(true)) => return Err(DedupError::ClusterNode),
+            Ok(Err(error)) => {
+                return Err(DedupError::unavailable(
+                    "could not ask redis whether it is a cluster node",
+                    Some(Box::new(error)),
+                ));
+            }
+            Err(_) => {
+                return Err(DedupError::unavailable(
+                    "redis did not answer INFO cluster in time",
+                    None,
+                ));
+            }
+        }
+        Ok(self.with_client(Connection::Single(connection), Some(Opener::Single(client))))
+    }
+
+    /// Connects to the Redis Cluster that `nodes` belong to (a few of its nodes, each
+    /// `host:port` or a `redis://` URL; the others are found from them), and fails with
+    /// [`DedupError::Unavailable`] if none can be reached within the connect timeout.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), prepared_core::dedup::DedupError> {
+    /// use prepared_core::dedup::RedisDedupStore;
+    ///
+    /// let store = RedisDedupStore::builder()
+    ///     .connect_cluster(["10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_cluster<I, N>(self, nodes: I) -> Result<RedisDedupStore, DedupError>
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        let nodes: Vec<String> = nodes
+            .into_iter()
+            .map(|node| node_url(node.as_ref()))
+            .collect();
+        if nodes.is_empty() {
+            return Err(DedupError::unavailable("no Redis Cluster node given", None));
+        }
+        // The error names what is wrong with a node, never the node (it may carry a password).
+        let client = ClusterClient::builder(nodes)
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout)
+            .retries(3)
+            .build()
+            .map_err(|error| {
+                DedupError::unavailable("invalid Redis Cluster node", Some(Box::new(error)))
+            })?;
+        let connection =
+            match tokio::time::timeout(self.connect_timeout, client.get_async_connection()).await {
+                Ok(Ok(connection)) => connection,
+                Ok(Err(error)) => {
+                    return Err(DedupError::unavailable(
+                        "could not connect to the Redis Cluster",
+                        Some(Box::new(error)),
+                    ));
+                }
+                Err(_) => {
+                    return Err(DedupError::unavailable(
+                        format!(
+                            "could not connect to the Redis Cluster within {:?}",
+                            self.connect_timeout
+                        ),
+                        None,
+                    ));
+                }
+            };
+        Ok(self.with_client(
+            Connection::Cluster(connection),
+            Some(Opener::Cluster(Box::new(client))),
+        ))
     }
 
     /// A store that connects to the Redis at `url` on its first operation: it starts while
@@ -427,24 +547,20 @@ impl RedisDedupStoreBuilder {
                         Some(Box::new(error)),
                     )
                 })?;
-        Ok(self.with_client(connection, Some(client)))
+        Ok(self.with_client(Connection::Single(connection), Some(Opener::Single(client))))
     }
 
     /// A store on a connection manager of your own (shared with other uses, or configured
     /// otherwise). Its own timeouts and reconnection settings apply, under the store's
     /// [timeout](Self::timeout).
     pub fn with_connection_manager(self, connection: ConnectionManager) -> RedisDedupStore {
-        self.with_client(connection, None)
+        self.with_client(Connection::Single(connection), None)
     }
 
-    fn with_client(
-        self,
-        connection: ConnectionManager,
-        client: Option<redis::Client>,
-    ) -> RedisDedupStore {
+    fn with_client(self, connection: Connection, opener: Option<Opener>) -> RedisDedupStore {
         RedisDedupStore {
             connection,
-            client,
+            opener,
             prefix: self.prefix.into(),
             timeout: self.timeout,
             claim_ttl_ms: millis(self.config.claim_ttl()),
@@ -463,6 +579,16 @@ impl RedisDedupStoreBuilder {
             .set_number_of_retries(3)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_secs(1))
+    }
+}
+
+/// A cluster node as a URL: `host:port` becomes `redis://host:port`.
+fn node_url(node: &str) -> String {
+    let node = node.trim();
+    if node.contains("://") {
+        node.to_owned()
+    } else {
+        format!("redis://{node}")
     }
 }
 

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamKey, StreamReadOptions,
+    StreamReadReply,
 };
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -23,6 +23,7 @@ use settle::EntrySettler;
 use super::processor::{Finished, Processor};
 use super::queue::{EventQueue, Job, QueueState, Refused};
 use super::{Accepted, Delivery, ShutdownReport, Unavailable};
+use crate::dedup::redis::Connection;
 use crate::dedup::redis::scripts as store_scripts;
 use crate::dedup::{Claim, ClaimToken, DedupError, RedisDedupStore};
 use crate::{DedupKey, Event};
@@ -82,7 +83,7 @@ use crate::{DedupKey, Event};
 #[derive(Clone)]
 pub struct RedisStreamQueue {
     store: RedisDedupStore,
-    reader: ConnectionManager,
+    reader: Connection,
     scripts: Arc<QueueScripts>,
     prefix: String,
     group: String,
@@ -339,8 +340,8 @@ impl RedisLanes {
     }
 }
 
-/// Reads new entries of every lane with one blocking `XREADGROUP`, and takes over idle
-/// entries of dead consumers, handing each to its lane's worker.
+/// Reads new entries of every lane (see [`read_new`]), and takes over idle entries of dead
+/// consumers, handing each to its lane's worker.
 async fn read(
     queue: RedisStreamQueue,
     lanes: Vec<mpsc::Sender<Entry>>,
@@ -356,11 +357,6 @@ async fn read(
         }
     }
     let streams: Vec<String> = (0..queue.lanes).map(|lane| queue.stream(lane)).collect();
-    let ids = vec![">"; streams.len()];
-    let options = StreamReadOptions::default()
-        .group(&queue.group, &queue.consumer)
-        .count(16)
-        .block(500);
     let mut reader = queue.reader.clone();
     let mut last_reclaim = tokio::time::Instant::now();
     while *state.borrow() == QueueState::Running {
@@ -368,16 +364,10 @@ async fn read(
             last_reclaim = tokio::time::Instant::now();
             reclaim(&queue, &lanes).await;
         }
-        let reply: Result<Option<StreamReadReply>, redis::RedisError> = redis::cmd("XREADGROUP")
-            .arg(&options)
-            .arg("STREAMS")
-            .arg(&streams)
-            .arg(&ids)
-            .query_async(&mut reader)
-            .await;
+        let reply = read_new(&mut reader, &queue, &streams).await;
         match reply {
-            Ok(Some(reply)) => {
-                for key in reply.keys {
+            Ok(keys) => {
+                for key in keys {
                     let Some(lane) = streams.iter().position(|stream| *stream == key.key) else {
                         continue;
                     };
@@ -394,13 +384,58 @@ async fn read(
                     }
                 }
             }
-            Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, "could not read the Redis streams; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
+}
+
+/// New entries for this consumer. On one server: one `XREADGROUP` over every lane, blocking
+/// up to 500 ms. On a Redis Cluster the lanes' streams live in different slots, which one
+/// command cannot span: one `XREADGROUP` per lane, sent together without blocking (a
+/// blocking read would hold up the node's shared connection), then a 50 ms pause when none
+/// had anything.
+async fn read_new(
+    reader: &mut Connection,
+    queue: &RedisStreamQueue,
+    streams: &[String],
+) -> Result<Vec<StreamKey>, redis::RedisError> {
+    let options = StreamReadOptions::default()
+        .group(&queue.group, &queue.consumer)
+        .count(16);
+    if !reader.is_cluster() {
+        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg(options.block(500))
+            .arg("STREAMS")
+            .arg(streams)
+            .arg(vec![">"; streams.len()])
+            .query_async(reader)
+            .await?;
+        return Ok(reply.map(|reply| reply.keys).unwrap_or_default());
+    }
+    let reads = streams.iter().map(|stream| {
+        let mut reader = reader.clone();
+        let options = &options;
+        async move {
+            redis::cmd("XREADGROUP")
+                .arg(options)
+                .arg("STREAMS")
+                .arg(stream)
+                .arg(">")
+                .query_async::<Option<StreamReadReply>>(&mut reader)
+                .await
+        }
+    });
+    let mut keys = Vec::new();
+    for reply in futures_util::future::join_all(reads).await {
+        keys.extend(reply?.map(|reply| reply.keys).unwrap_or_default());
+    }
+    if keys.is_empty() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(keys)
 }
 
 /// Creates the consumer group of every lane, from the start of its stream, so that entries
@@ -504,7 +539,7 @@ async fn run_lane(
     }
 }
 
-async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueue, entry: &Entry) {
+async fn acknowledge(connection: &mut Connection, queue: &RedisStreamQueue, entry: &Entry) {
     let acked: Result<i64, redis::RedisError> = redis::cmd("XACK")
         .arg(&entry.stream)
         .arg(&queue.group)

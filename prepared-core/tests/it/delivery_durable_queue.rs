@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::redis_target::{Target, on_both_targets};
 use crate::support::{bearer, caller_location, delivery};
 use prepared_core::Webhooks;
 use prepared_core::dedup::{DedupConfig, RedisDedupStore};
@@ -20,17 +21,23 @@ use prepared_core::event::CallerLocation;
 
 type Seen = Arc<Mutex<HashMap<u128, u32>>>;
 
-async fn receiver(url: &str, prefix: &str, seen: &Seen, block_on: Option<u128>) -> Webhooks {
-    let store = RedisDedupStore::builder()
-        .prefix(format!("{prefix}dedup:"))
-        .config(
-            DedupConfig::builder()
-                .claim_ttl(Duration::from_secs(1))
-                .build(),
+on_both_targets!(
+    a_consumer_killed_mid_batch_leaves_nothing_lost_or_doubled,
+    an_event_without_a_callback_is_done_at_once,
+);
+
+async fn receiver(target: &Target, prefix: &str, seen: &Seen, block_on: Option<u128>) -> Webhooks {
+    let store = target
+        .store(
+            RedisDedupStore::builder()
+                .prefix(format!("{prefix}dedup:"))
+                .config(
+                    DedupConfig::builder()
+                        .claim_ttl(Duration::from_secs(1))
+                        .build(),
+                ),
         )
-        .connect(url)
-        .await
-        .expect("connects");
+        .await;
     let queue = RedisStreamQueue::connect(&store)
         .await
         .expect("connects")
@@ -57,16 +64,13 @@ async fn receiver(url: &str, prefix: &str, seen: &Seen, block_on: Option<u128>) 
         .expect("builds")
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consumer_killed_mid_batch_leaves_nothing_lost_or_doubled() {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
+async fn a_consumer_killed_mid_batch_leaves_nothing_lost_or_doubled(target: Target) {
     let prefix = format!("prepared-test:{}:", uuid::Uuid::new_v4().simple());
     let seen: Seen = Arc::default();
     const EVENTS: u128 = 20;
 
     // Consumer A processes the first events of one incident, then hangs on event 3.
-    let a = receiver(&url, &prefix, &seen, Some(3)).await;
+    let a = receiver(&target, &prefix, &seen, Some(3)).await;
     for n in 0..EVENTS {
         let response = a.handle(delivery(caller_location(77, n))).await;
         assert_eq!(
@@ -83,7 +87,7 @@ async fn a_consumer_killed_mid_batch_leaves_nothing_lost_or_doubled() {
     assert_eq!(seen.lock().expect("lock").len(), 3);
 
     // Consumer B takes the pending entries over and reads the rest.
-    let b = receiver(&url, &prefix, &seen, None).await;
+    let b = receiver(&target, &prefix, &seen, None).await;
     support::eventually_within("B finished every event", Duration::from_secs(20), || {
         seen.lock().expect("lock").len() == EVENTS as usize
     })
@@ -219,16 +223,11 @@ async fn one_round_trip_before_the_200_and_one_after() {
 }
 
 /// An event no callback runs for is marked done by the one script, not queued.
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_event_without_a_callback_is_done_at_once() {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
+async fn an_event_without_a_callback_is_done_at_once(target: Target) {
     let prefix = format!("prepared-test:{}:", uuid::Uuid::new_v4().simple());
-    let store = RedisDedupStore::builder()
-        .prefix(format!("{prefix}dedup:"))
-        .connect(&url)
-        .await
-        .expect("connects");
+    let store = target
+        .store(RedisDedupStore::builder().prefix(format!("{prefix}dedup:")))
+        .await;
     let queue = RedisStreamQueue::connect(&store)
         .await
         .expect("connects")

@@ -452,6 +452,10 @@ impl RedisDedupStoreBuilder {
         {
             Ok(Ok(false)) => {}
             Ok(Ok(true)) => return Err(DedupError::ClusterNode),
+            // A server that refuses INFO (an ACL, a managed Redis) answers the rest.
+            Ok(Err(error)) if error.code().is_some() => {
+                tracing::debug!(%error, "redis refused INFO cluster; assuming a single server");
+            }
             Ok(Err(error)) => {
                 return Err(DedupError::unavailable(
                     "could not ask redis whether it is a cluster node",

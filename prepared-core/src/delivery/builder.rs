@@ -81,6 +81,12 @@ pub enum BuildError {
         "a dedup store and a durable queue: the durable queue claims events in its own store, drop `dedup_store(...)`"
     )]
     DedupStoreBesideDurableQueue,
+    /// The durable queue's prefix or its store's holds `{` or `}`: the queue tags its keys
+    /// with their lane (`{n}`) so that a lane's stream and its claims share a Redis Cluster
+    /// slot, and a brace in a prefix would take the tag's place.
+    #[cfg(feature = "redis")]
+    #[error("the durable queue's and its dedup store's prefixes must not hold `{{` or `}}`")]
+    BraceInDurableQueuePrefix,
 }
 
 macro_rules! typed_callback {
@@ -254,6 +260,9 @@ impl WebhooksBuilder {
         #[cfg(feature = "redis")]
         let dedup = match (&self.durable_queue, self.dedup) {
             (Some(_), Some(_)) => return Err(BuildError::DedupStoreBesideDurableQueue),
+            (Some(queue), None) if queue.prefix_holds_a_brace() => {
+                return Err(BuildError::BraceInDurableQueuePrefix);
+            }
             (Some(queue), None) => Some(Arc::new(queue.store().clone()) as Arc<dyn DedupStore>),
             (None, dedup) => dedup,
         };

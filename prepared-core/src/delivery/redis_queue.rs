@@ -70,7 +70,8 @@ use crate::{DedupKey, Event};
 /// `prepared:dedup:{3}:caller_location:550e8400-…` (the values are the store's: see
 /// [`RedisDedupStore`]). The braces are a Redis Cluster hash tag: a lane's stream and its
 /// events' claims hash to one slot, so that the scripts touching both also run on a cluster.
-/// So neither prefix may hold braces itself. An event's claim lives under its lane's tag, not
+/// So neither prefix may hold braces itself ([`Webhooks`](super::Webhooks)' `build` refuses
+/// them). An event's claim lives under its lane's tag, not
 /// where [`RedisDedupStore`]'s own operations put it, so the same events must not also be
 /// received without the queue (by [`Webhooks::extract`](super::Webhooks::extract) or another
 /// receiver on the plain store).
@@ -180,6 +181,14 @@ impl RedisStreamQueue {
     /// The dedup store the queue claims its events in.
     pub fn store(&self) -> &RedisDedupStore {
         &self.store
+    }
+
+    /// Whether the store's or the queue's prefix holds a brace, which would take the place
+    /// of the lane's hash tag (see "Layout and hash tags").
+    pub(crate) fn prefix_holds_a_brace(&self) -> bool {
+        [self.store.prefix(), self.prefix.as_str()]
+            .iter()
+            .any(|prefix| prefix.contains(['{', '}']))
     }
 
     /// Lane `lane`'s stream: `<prefix>{<lane>}`.

@@ -395,6 +395,24 @@ async fn an_invalid_url_is_an_error_that_does_not_quote_it() {
     assert!(!source.contains("secret"), "{source}");
 }
 
+#[tokio::test]
+async fn an_invalid_cluster_node_is_an_error_that_does_not_quote_it() {
+    let error = RedisDedupStore::builder()
+        .connect_cluster(["nope://user:secret@host/"])
+        .await
+        .expect_err("not a redis URL");
+    assert!(matches!(error, DedupError::Unavailable { .. }), "{error:?}");
+    assert!(!error.to_string().contains("secret"));
+    let source = std::error::Error::source(&error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(!source.contains("secret"), "{source}");
+    let none = RedisDedupStore::connect_cluster(Vec::<String>::new())
+        .await
+        .expect_err("no node");
+    assert!(none.to_string().contains("no Redis Cluster node"), "{none}");
+}
+
 #[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_killed_mid_run_is_replaced() {

@@ -247,7 +247,7 @@ async fn an_event_without_a_callback_is_done_at_once(target: Target) {
 
 #[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dedup_store_beside_the_durable_queue_is_refused() {
+async fn a_dedup_store_beside_the_durable_queue_or_a_brace_in_a_prefix_is_refused() {
     let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
     let store = RedisDedupStore::connect(&url).await.expect("connects");
     let queue = RedisStreamQueue::connect(&store).await.expect("connects");
@@ -260,4 +260,27 @@ async fn a_dedup_store_beside_the_durable_queue_is_refused() {
         built,
         Err(prepared_core::delivery::BuildError::DedupStoreBesideDurableQueue)
     ));
+    // A brace in a prefix would take the place of the lane's hash tag.
+    for (store_prefix, queue_prefix) in [
+        ("{app}:dedup:", "app:queue:"),
+        ("app:dedup:", "{app}:queue:"),
+    ] {
+        let store = RedisDedupStore::builder()
+            .prefix(store_prefix)
+            .connect(&url)
+            .await
+            .expect("connects");
+        let queue = RedisStreamQueue::connect(&store)
+            .await
+            .expect("connects")
+            .prefix(queue_prefix);
+        let built = Webhooks::builder()
+            .authenticator(bearer())
+            .durable_queue(queue)
+            .build();
+        assert!(matches!(
+            built,
+            Err(prepared_core::delivery::BuildError::BraceInDurableQueuePrefix)
+        ));
+    }
 }

@@ -284,3 +284,69 @@ async fn a_dedup_store_beside_the_durable_queue_or_a_brace_in_a_prefix_is_refuse
         ));
     }
 }
+
+/// The claim and its entry are written by one script, the entry first: when Redis refuses
+/// the `XADD`, the delivery is answered `503` and no claim is left to block its redelivery,
+/// which is processed once Redis takes entries again.
+#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_append_leaves_no_claim_behind() {
+    use redis::AsyncCommands;
+    let target = Target::single();
+    let prefix = format!("prepared-test:{}:", uuid::Uuid::new_v4().simple());
+    let store = target
+        .store(RedisDedupStore::builder().prefix(format!("{prefix}dedup:")))
+        .await;
+    let queue = RedisStreamQueue::connect(&store)
+        .await
+        .expect("connects")
+        .prefix(format!("{prefix}queue:"))
+        .lanes(1);
+    // The lane's stream is a string for now: every XADD to it fails (WRONGTYPE).
+    let stream = format!("{prefix}queue:{{0}}");
+    let mut raw = target.raw().await;
+    let () = raw.set_ex(&stream, "not a stream", 60).await.expect("SET");
+    let seen: Seen = Arc::default();
+    let counted = Arc::clone(&seen);
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .durable_queue(queue)
+        .on_caller_location(move |location: CallerLocation| {
+            *counted
+                .lock()
+                .expect("lock")
+                .entry(location.id.as_u128())
+                .or_default() += 1;
+            async { Ok::<_, std::io::Error>(()) }
+        })
+        .build()
+        .expect("builds");
+
+    let refused = webhooks.handle(delivery(caller_location(1, 1))).await;
+    assert_eq!(refused.status(), 503);
+    let claim = format!(
+        "{prefix}dedup:{{0}}:caller_location:{}",
+        uuid::Uuid::from_u128(1)
+    );
+    let claimed: bool = raw.exists(&claim).await.expect("EXISTS");
+    assert!(!claimed, "no claim without its entry");
+
+    let () = raw.del(&stream).await.expect("DEL");
+    let mut status = 0;
+    for _ in 0..50 {
+        status = webhooks
+            .handle(delivery(caller_location(1, 1)))
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "the redelivery is taken");
+    support::eventually_within("processed", Duration::from_secs(10), || {
+        seen.lock().expect("lock").get(&1) == Some(&1)
+    })
+    .await;
+}

@@ -542,6 +542,23 @@ async fn a_cluster_node_given_to_the_single_server_client_fails_at_start_up() {
     assert!(matches!(error, DedupError::ClusterNode), "{error:?}");
     assert!(error.to_string().contains("connect_cluster"), "{error}");
 
+    // A lazy store cannot ask at start-up: the keys of other nodes' slots fail, naming MOVED.
+    let lazy = RedisDedupStore::builder()
+        .prefix(prefix())
+        .connect_lazy(&url)
+        .expect("starts");
+    let mut moved = 0;
+    for n in 0..30 {
+        if let Err(error) = lazy.claim(&key(n)).await {
+            assert!(error.to_string().contains("MOVED"), "{error}");
+            moved += 1;
+        }
+    }
+    assert!(
+        moved > 0,
+        "a third of the slots are on the node, not 30 keys in a row"
+    );
+
     let store = RedisDedupStore::builder()
         .prefix(prefix())
         .connect_cluster([&nodes[0]])

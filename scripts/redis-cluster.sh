@@ -22,25 +22,35 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 case "$command" in
   start)
     mkdir -p "$dir"
+    # Ports below the kernel's ephemeral range (32768 and up on Linux), bus ports too, so
+    # that no outgoing connection holds one; a node that does not come up is started again
+    # on another port.
     ports=()
+    attempts=0
     while [ "${#ports[@]}" -lt 3 ]; do
-      port=$((20000 + RANDOM % 30000))
-      if ! listening "$port" && ! listening $((port + 10000)) && [[ " ${ports[*]} " != *" $port "* ]]; then
-        ports+=("$port")
+      attempts=$((attempts + 1))
+      [ "$attempts" -le 20 ] || { log "could not start three nodes"; exit 1; }
+      port=$((12000 + RANDOM % 10000))
+      if listening "$port" || listening $((port + 10000)) || [[ " ${ports[*]} " == *" $port "* ]]; then
+        continue
       fi
-    done
-    for port in "${ports[@]}"; do
       mkdir -p "$dir/$port"
       redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
         --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 2000 \
         --dir "$dir/$port" --save "" --appendonly no \
-        --daemonize yes --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log"
-    done
-    for port in "${ports[@]}"; do
-      for _ in $(seq 1 100); do
-        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+        --daemonize yes --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log" || true
+      up=
+      for _ in $(seq 1 40); do
+        if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then up=1; break; fi
         sleep 0.05
       done
+      if [ -n "$up" ]; then
+        ports+=("$port")
+      else
+        log "node on $port did not come up ($(tail -n 1 "$dir/$port/redis.log" 2>/dev/null)); trying another port"
+        [ -f "$dir/$port/redis.pid" ] && kill "$(cat "$dir/$port/redis.pid")" 2>/dev/null || true
+        rm -rf "${dir:?}/$port"
+      fi
     done
     nodes=()
     for port in "${ports[@]}"; do nodes+=("127.0.0.1:$port"); done

@@ -16,6 +16,7 @@
 //! | `actix-handwritten` | the hand-written handler, in actix-web (`web::Json<serde_json::Value>`) |
 //! | `actix-extractor` | a handler taking `prepared_actix::PreparedEvent` that counts the event, completes the claim and returns `200` |
 //! | `actix-route` | `prepared_actix::webhook_route(webhooks)`, with the same `Webhooks` as `axum-layer` |
+//! | `axum-durable` | `axum-layer` with the durable Redis Streams queue (`RedisStreamQueue`) on `LOAD_SERVER_REDIS_URL`, keys under a random prefix; give it a throw-away Redis, as nothing is deleted at the end |
 //!
 //! Both frameworks run with one worker thread per CPU the process may run on (a Tokio
 //! multi-thread runtime; `HttpServer::workers`), as their defaults do: 1 under
@@ -40,7 +41,8 @@ use std::time::Duration;
 
 use prepared_core::Webhooks;
 use prepared_core::auth::{BearerToken, StaticBearer};
-use prepared_core::delivery::AckMode;
+use prepared_core::dedup::RedisDedupStore;
+use prepared_core::delivery::{AckMode, RedisStreamQueue, WebhooksBuilder};
 use prepared_core::event::CallerLocation;
 use prepared_webhooks::WEBHOOK_PATH;
 
@@ -74,10 +76,11 @@ enum Variant {
     ActixHandwritten,
     ActixExtractor,
     ActixRoute,
+    AxumDurable,
 }
 
 impl Variant {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::AxumBare,
         Self::AxumHandwritten,
         Self::AxumLayer,
@@ -85,6 +88,7 @@ impl Variant {
         Self::ActixHandwritten,
         Self::ActixExtractor,
         Self::ActixRoute,
+        Self::AxumDurable,
     ];
 
     fn name(self) -> &'static str {
@@ -96,6 +100,7 @@ impl Variant {
             Self::ActixHandwritten => "actix-handwritten",
             Self::ActixExtractor => "actix-extractor",
             Self::ActixRoute => "actix-route",
+            Self::AxumDurable => "axum-durable",
         }
     }
 
@@ -120,16 +125,34 @@ impl Shared {
     /// default memory dedup store, immediate acknowledgement, and a callback that counts the
     /// event. Must be built inside a Tokio runtime (it starts the queue's workers there).
     fn webhooks(&self) -> Result<Webhooks, BoxError> {
+        Ok(self.builder().build()?)
+    }
+
+    fn builder(&self) -> WebhooksBuilder {
         let shared = self.clone();
-        let webhooks = Webhooks::builder()
+        Webhooks::builder()
             .authenticator(StaticBearer::new([BearerToken::new(&*self.token)]))
             .ack_mode(AckMode::Immediate)
             .on_caller_location(move |_location: CallerLocation| {
                 shared.count();
                 async { Ok::<_, Infallible>(()) }
             })
-            .build()?;
-        Ok(webhooks)
+    }
+
+    /// The receiver of `axum-durable`: `webhooks` with the durable queue on the Redis at
+    /// `LOAD_SERVER_REDIS_URL`, under a random key prefix.
+    async fn durable_webhooks(&self) -> Result<Webhooks, BoxError> {
+        let url = std::env::var("LOAD_SERVER_REDIS_URL")
+            .map_err(|_| "axum-durable needs LOAD_SERVER_REDIS_URL (a throw-away Redis)")?;
+        let prefix = format!("load-bench:{}:", uuid::Uuid::new_v4().simple());
+        let store = RedisDedupStore::builder()
+            .prefix(format!("{prefix}dedup:"))
+            .connect(&url)
+            .await?;
+        let queue = RedisStreamQueue::connect(&store)
+            .await?
+            .prefix(format!("{prefix}queue:"));
+        Ok(self.builder().durable_queue(queue).build()?)
     }
 }
 
@@ -190,9 +213,10 @@ fn main() -> ExitCode {
     };
 
     let result = match variant {
-        Variant::AxumBare | Variant::AxumHandwritten | Variant::AxumLayer => {
-            axum_server::run(variant, addr, shared.clone())
-        }
+        Variant::AxumBare
+        | Variant::AxumHandwritten
+        | Variant::AxumLayer
+        | Variant::AxumDurable => axum_server::run(variant, addr, shared.clone()),
         Variant::ActixBare
         | Variant::ActixHandwritten
         | Variant::ActixExtractor
@@ -277,8 +301,12 @@ mod axum_server {
             Variant::AxumHandwritten => Router::new()
                 .route(WEBHOOK_PATH, post(handwritten))
                 .with_state(Arc::new(Handwritten::new(shared))),
-            Variant::AxumLayer => {
-                let receiver = shared.webhooks()?;
+            Variant::AxumLayer | Variant::AxumDurable => {
+                let receiver = if variant == Variant::AxumDurable {
+                    shared.durable_webhooks().await?
+                } else {
+                    shared.webhooks()?
+                };
                 webhooks = Some(receiver.clone());
                 // An app's own routes (here one) and the layer, which answers its path.
                 Router::new()

@@ -22,7 +22,8 @@
 #
 # Settings (environment): BENCH_PORT (38917), BENCH_ROUNDS (5, smoke 1), BENCH_DURATION
 # (seconds per run: 6, smoke 1), BENCH_WARMUP (1, smoke 0), BENCH_CONNECTIONS (64), BENCH_VARIANTS (space-separated subset),
-# BENCH_SCENARIOS ("unique dup20"), BENCH_KEEP_LOGS=1 to keep the per-run logs.
+# BENCH_SCENARIOS ("unique dup20"), BENCH_KEEP_LOGS=1 to keep the per-run logs. The variant
+# axum-durable (not in the default set) needs LOAD_SERVER_REDIS_URL: a throw-away Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

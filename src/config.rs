@@ -19,6 +19,8 @@ pub struct ReceiverConfig {
     pub ack_mode: AckMode,
     /// `PREPARED_REDIS_URL`.
     pub redis_url: Option<String>,
+    /// `PREPARED_REDIS_CLUSTER_NODES`: `host:port` of some nodes of a Redis Cluster.
+    pub redis_cluster_nodes: Option<Vec<String>>,
     /// `PREPARED_STDOUT`.
     pub stdout: StdoutFormat,
 }
@@ -67,12 +69,28 @@ impl ReceiverConfig {
                 )));
             }
         };
+        let redis_url = var("PREPARED_REDIS_URL");
+        let redis_cluster_nodes = var("PREPARED_REDIS_CLUSTER_NODES").map(|nodes| {
+            nodes
+                .split(',')
+                .map(str::trim)
+                .filter(|node| !node.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+        if redis_url.is_some() && redis_cluster_nodes.is_some() {
+            return Err(ConfigError(
+                "set PREPARED_REDIS_URL (one Redis) or PREPARED_REDIS_CLUSTER_NODES (a Redis Cluster), not both"
+                    .to_owned(),
+            ));
+        }
         Ok(Self {
             stdout,
             auth: ReceiverAuth::from_vars(&var, bind)?,
             bind,
             ack_mode,
-            redis_url: var("PREPARED_REDIS_URL"),
+            redis_url,
+            redis_cluster_nodes,
         })
     }
 
@@ -88,6 +106,10 @@ impl ReceiverConfig {
         };
         if let Some(url) = &self.redis_url {
             let store = prepared_core::dedup::RedisDedupStore::connect(url).await?;
+            builder = builder.dedup_store(store);
+        }
+        if let Some(nodes) = &self.redis_cluster_nodes {
+            let store = prepared_core::dedup::RedisDedupStore::connect_cluster(nodes).await?;
             builder = builder.dedup_store(store);
         }
         Ok(builder)

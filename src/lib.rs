@@ -9,6 +9,7 @@
 //!   [`ReceiverAuth`];
 //! - `PREPARED_ACK_MODE`: `immediate` (default) or `after_processing`;
 //! - `PREPARED_REDIS_URL`: dedup in Redis (several replicas) instead of in memory;
+//!   `PREPARED_REDIS_CLUSTER_NODES` (`host:port,...`): dedup in a Redis Cluster instead;
 //! - `GET /health` (liveness), `GET /ready` (readiness) and `GET /metrics` (Prometheus);
 //! - each event handed to a callback is printed on stdout as one line of JSON in Prepared's
 //!   wire shape, and nothing else goes to stdout; logs go to stderr (`RUST_LOG`).

@@ -52,7 +52,8 @@
 //! - [`MemoryDedupStore`]: in memory, bounded (one million keys by default, about 86
 //!   bytes each), for a single replica. The default.
 //! - `RedisDedupStore` (feature `redis`): in Redis, shared by several replicas behind a load
-//!   balancer; one round trip per operation.
+//!   balancer; one round trip per operation. One server (`connect(url)`) or a Redis Cluster
+//!   (`connect_cluster(nodes)`).
 //! - any type of your own that implements [`DedupStore`].
 
 mod claim;
@@ -60,7 +61,7 @@ mod config;
 mod error;
 mod memory;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 mod store;
 
 #[cfg(feature = "redis")]

@@ -514,3 +514,69 @@ async fn a_delivery_line_has_the_documented_fields_and_no_token() {
         "{received_at}"
     );
 }
+
+#[test]
+fn prepared_redis_cluster_nodes_names_the_cluster_and_excludes_prepared_redis_url() {
+    let cluster = config(&[(
+        "PREPARED_REDIS_CLUSTER_NODES",
+        "10.0.0.1:6379, 10.0.0.2:6379,",
+    )])
+    .expect("a cluster");
+    assert_eq!(
+        cluster.redis_cluster_nodes,
+        Some(vec!["10.0.0.1:6379".to_owned(), "10.0.0.2:6379".to_owned()])
+    );
+    assert!(cluster.redis_url.is_none());
+    let both = config(&[
+        ("PREPARED_REDIS_URL", "redis://127.0.0.1:6379/"),
+        ("PREPARED_REDIS_CLUSTER_NODES", "10.0.0.1:6379"),
+    ])
+    .expect_err("one or the other");
+    assert!(both.contains("PREPARED_REDIS_CLUSTER_NODES"), "{both}");
+}
+
+/// The receivers use the cluster of `PREPARED_REDIS_CLUSTER_NODES`, and stop at start-up
+/// when a cluster node is given as `PREPARED_REDIS_URL`.
+#[ignore = "needs a Redis Cluster: set REDIS_CLUSTER_NODES (scripts/test.sh starts one when REDIS_URL is set)"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receivers_dedup_in_the_cluster_of_prepared_redis_cluster_nodes() {
+    let nodes = std::env::var("REDIS_CLUSTER_NODES").expect("REDIS_CLUSTER_NODES: a Redis Cluster");
+    const TOKEN: &str = "cluster-test-token-0123456789";
+    let cluster = config(&[
+        ("PREPARED_REDIS_CLUSTER_NODES", &nodes),
+        ("PREPARED_WEBHOOK_TOKEN", TOKEN),
+    ])
+    .expect("a cluster");
+    let webhooks = cluster
+        .webhooks_builder()
+        .await
+        .expect("connects to the cluster")
+        .ack_mode(AckMode::AfterProcessing)
+        .build()
+        .expect("builds");
+    let body = format!(
+        r#"{{"type":"caller_location","id":"{}","incident_id":"{}","lat":1.0,"lng":2.0}}"#,
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4()
+    );
+    let deliver = || {
+        http::Request::post("/webhooks/prepared")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from(body.clone())))
+            .expect("a request")
+    };
+    let first = webhooks.handle(deliver()).await;
+    assert_eq!(first.status(), 200);
+    let again: Value =
+        serde_json::from_slice(webhooks.handle(deliver()).await.body()).expect("JSON");
+    assert_eq!(again["status"], "duplicate", "the claim is in the cluster");
+
+    let first = nodes.split(',').next().expect("a node");
+    let single = config(&[("PREPARED_REDIS_URL", &format!("redis://{first}/"))]).expect("parses");
+    let Err(error) = single.webhooks_builder().await else {
+        panic!("a cluster node given as one Redis was taken");
+    };
+    let error = error.to_string();
+    assert!(error.contains("connect_cluster"), "{error}");
+}

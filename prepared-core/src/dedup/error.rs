@@ -34,6 +34,11 @@ pub enum DedupError {
         /// The store's capacity.
         capacity: usize,
     },
+    /// The Redis given to a single-server client is a Redis Cluster node (`INFO cluster`
+    /// says `cluster_enabled:1`), which would answer `MOVED` for most keys: connect with
+    /// `RedisDedupStore::connect_cluster` instead. Found at start-up, by `connect`.
+    #[error("the Redis is a Redis Cluster node: connect with `RedisDedupStore::connect_cluster`")]
+    ClusterNode,
 }
 
 impl DedupError {
@@ -48,12 +53,13 @@ impl DedupError {
         }
     }
 
-    /// A short, stable name of the failure for logs and metric labels: `unavailable` or
-    /// `full`.
+    /// A short, stable name of the failure for logs and metric labels: `unavailable`,
+    /// `full` or `cluster_node`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Unavailable { .. } => "unavailable",
             Self::Full { .. } => "full",
+            Self::ClusterNode => "cluster_node",
         }
     }
 

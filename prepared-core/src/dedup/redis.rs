@@ -4,14 +4,20 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, RedisError, Script};
+use redis::{ErrorKind, FromRedisValue, RedisError, Script, ScriptInvocation, ServerErrorKind};
 
 use super::{Claim, ClaimToken, DedupConfig, DedupError, DedupFuture, DedupStore};
 use crate::DedupKey;
 
+mod builder;
+mod connection;
 mod ping;
-mod scripts;
+pub(crate) mod scripts;
+
+pub use builder::RedisDedupStoreBuilder;
+
+pub(crate) use connection::Connection;
+use connection::Opener;
 
 use scripts::Scripts;
 
@@ -46,8 +52,29 @@ use scripts::Scripts;
 /// (see [`ClaimToken`] for what they do with an expired claim). A value the store did not
 /// write is treated as a claim in flight and left alone.
 ///
+/// # Redis Cluster
+/// [`connect_cluster`](RedisDedupStoreBuilder::connect_cluster) takes some nodes of a
+/// cluster (`host:port`), finds the others, and sends each script to the node serving its
+/// key's slot, following `MOVED` and `ASK` when slots move. Each operation touches one key,
+/// so the keys need no hash tag and spread over the whole cluster. (The durable queue's
+/// scripts touch a claim and a stream: it tags both with their lane, see
+/// [`RedisStreamQueue`](crate::delivery::RedisStreamQueue).) A cluster node given to
+/// [`connect`](RedisDedupStoreBuilder::connect) fails at start-up with
+/// [`DedupError::ClusterNode`] (it asks `INFO cluster`), rather than with `MOVED` for most
+/// keys later; a lazy store cannot ask, and its operations say `MOVED` in their error.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), prepared_core::dedup::DedupError> {
+/// use prepared_core::dedup::RedisDedupStore;
+///
+/// let store = RedisDedupStore::connect_cluster(["10.0.0.1:6379", "10.0.0.2:6379"]).await?;
+/// # Ok(()) }
+/// ```
+///
 /// # Failures
-/// The connection is a [`ConnectionManager`], which reconnects after the connection drops.
+/// The connection is a [`ConnectionManager`](redis::aio::ConnectionManager) (a cluster's: a
+/// `ClusterConnection`), which
+/// reconnects after the connection drops.
 /// Every operation runs under a [timeout](RedisDedupStoreBuilder::timeout) (default 1 s) and
 /// any failure, a timeout, a refused or dropped connection, an error reply, is
 /// [`DedupError::Unavailable`], which the pipeline answers `503` so that Prepared retries:
@@ -67,7 +94,10 @@ use scripts::Scripts;
 ///   each about 100 bytes.
 #[derive(Clone)]
 pub struct RedisDedupStore {
-    connection: ConnectionManager,
+    connection: Connection,
+    /// What the connection was opened with, for the durable queue's reading connection;
+    /// `None` on a connection manager of the caller's own.
+    opener: Option<Opener>,
     prefix: Arc<str>,
     timeout: Duration,
     claim_ttl_ms: u64,
@@ -92,14 +122,19 @@ impl RedisDedupStore {
         Self::builder().connect(url).await
     }
 
+    /// Connects to a Redis Cluster through some of its nodes (`host:port` or `redis://`
+    /// URLs) with the default settings; see [`RedisDedupStoreBuilder::connect_cluster`].
+    pub async fn connect_cluster<I, N>(nodes: I) -> Result<Self, DedupError>
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        Self::builder().connect_cluster(nodes).await
+    }
+
     /// A builder, to set the prefix, timeouts and lifetimes.
     pub fn builder() -> RedisDedupStoreBuilder {
-        RedisDedupStoreBuilder {
-            config: DedupConfig::default(),
-            prefix: Self::DEFAULT_PREFIX.to_owned(),
-            timeout: Self::DEFAULT_TIMEOUT,
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-        }
+        RedisDedupStoreBuilder::new()
     }
 
     /// The key prefix.
@@ -139,6 +174,17 @@ impl RedisDedupStore {
         if let Some(millis) = millis {
             invocation.arg(millis);
         }
+        self.invoke(operation, &invocation).await
+    }
+
+    /// Runs a prepared script invocation under the timeout, retrying once on a new
+    /// connection when the connection dropped; the scripts given here must be idempotent.
+    /// The durable queue runs its own scripts through this, on the store's connection.
+    pub(crate) async fn invoke<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, DedupError> {
         let mut connection = self.connection.clone();
         let attempts = async {
             match invocation.invoke_async::<T>(&mut connection).await {
@@ -151,6 +197,15 @@ impl RedisDedupStore {
         };
         match tokio::time::timeout(self.timeout, attempts).await {
             Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) if error.kind() == ErrorKind::Server(ServerErrorKind::Moved) => {
+                Err(DedupError::unavailable(
+                    format!(
+                        "redis {operation} failed: a Redis Cluster node answered MOVED; \
+                         connect with `RedisDedupStore::connect_cluster`"
+                    ),
+                    Some(Box::new(error)),
+                ))
+            }
             Ok(Err(error)) => Err(DedupError::unavailable(
                 format!("redis {operation} failed"),
                 Some(Box::new(error)),
@@ -160,6 +215,46 @@ impl RedisDedupStore {
                 None,
             )),
         }
+    }
+
+    /// The store's connection, for the durable queue's commands.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// A second connection to the same Redis, for the durable queue's blocking reads;
+    /// `None` when the store runs on a connection manager of the caller's own.
+    pub(crate) async fn reader(&self) -> Option<Result<Connection, RedisError>> {
+        Some(self.opener.as_ref()?.open(self.timeout).await)
+    }
+
+    /// The key of `key` in the slot of hash tag `tag`: `<prefix>{<tag>}:<key>`, e.g.
+    /// `prepared:dedup:{3}:caller_location:550e8400-…` (the durable queue keeps a claim in
+    /// the slot of its lane's stream, so that one script can touch both).
+    pub(crate) fn tagged_key(&self, tag: &str, key: &DedupKey) -> String {
+        let mut redis_key =
+            String::with_capacity(self.prefix.len() + tag.len() + 3 + key.as_str().len());
+        redis_key.push_str(&self.prefix);
+        redis_key.push('{');
+        redis_key.push_str(tag);
+        redis_key.push_str("}:");
+        redis_key.push_str(key.as_str());
+        redis_key
+    }
+
+    /// The claim TTL in whole milliseconds.
+    pub(crate) fn claim_ttl_ms(&self) -> u64 {
+        self.claim_ttl_ms
+    }
+
+    /// The retention in whole milliseconds.
+    pub(crate) fn retention_ms(&self) -> u64 {
+        self.retention_ms
+    }
+
+    /// The claim and release scripts, which the durable queue also runs on its own keys.
+    pub(crate) fn scripts(&self) -> &Scripts {
+        &self.scripts
     }
 
     async fn claim_key(&self, key: &DedupKey) -> Result<Claim, DedupError> {
@@ -283,133 +378,4 @@ impl DedupStore for RedisDedupStore {
     fn ping(&self) -> DedupFuture<'_, ()> {
         Box::pin(self.ping_redis())
     }
-}
-
-/// Builds a [`RedisDedupStore`].
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct RedisDedupStoreBuilder {
-    config: DedupConfig,
-    prefix: String,
-    timeout: Duration,
-    connect_timeout: Duration,
-}
-
-impl RedisDedupStoreBuilder {
-    /// The claim TTL and retention (default [`DedupConfig::default`]; the capacity does not
-    /// apply to Redis).
-    pub fn config(mut self, config: DedupConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The prefix of every key (default `prepared:dedup:`). Give each application its own
-    /// when several share a Redis.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// How long one operation may take, reconnecting included (default 1 s); after that it
-    /// fails with [`DedupError::Unavailable`]. It also bounds each connection attempt and
-    /// each answer of the connection manager.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout.max(Duration::from_millis(1));
-        self
-    }
-
-    /// How long [`connect`](Self::connect) waits for the first connection (default 5 s).
-    pub fn connect_timeout(mut self, connect_timeout: Duration) -> Self {
-        self.connect_timeout = connect_timeout.max(Duration::from_millis(1));
-        self
-    }
-
-    /// Connects to the Redis at `url`, and fails with [`DedupError::Unavailable`] if it
-    /// cannot be reached within the connect timeout, so that a misconfiguration shows at
-    /// start-up.
-    pub async fn connect(self, url: &str) -> Result<RedisDedupStore, DedupError> {
-        let client = client(url)?;
-        let config = self.manager_config();
-        let connect = ConnectionManager::new_with_config(client, config);
-        let connection = match tokio::time::timeout(self.connect_timeout, connect).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => {
-                return Err(DedupError::unavailable(
-                    "could not connect to redis",
-                    Some(Box::new(error)),
-                ));
-            }
-            Err(_) => {
-                return Err(DedupError::unavailable(
-                    format!(
-                        "could not connect to redis within {:?}",
-                        self.connect_timeout
-                    ),
-                    None,
-                ));
-            }
-        };
-        Ok(self.with_connection_manager(connection))
-    }
-
-    /// A store that connects to the Redis at `url` on its first operation: it starts while
-    /// Redis is down, and its operations fail with [`DedupError::Unavailable`] until Redis
-    /// answers. Must be called within a Tokio runtime. Fails only when `url` is not a
-    /// Redis URL, or when there is no runtime.
-    pub fn connect_lazy(self, url: &str) -> Result<RedisDedupStore, DedupError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(DedupError::unavailable(
-                "a redis dedup store must be created within a Tokio runtime",
-                None,
-            ));
-        }
-        let client = client(url)?;
-        let connection = ConnectionManager::new_lazy_with_config(client, self.manager_config())
-            .map_err(|error| {
-                DedupError::unavailable(
-                    "could not set up the redis connection",
-                    Some(Box::new(error)),
-                )
-            })?;
-        Ok(self.with_connection_manager(connection))
-    }
-
-    /// A store on a connection manager of your own (shared with other uses, or configured
-    /// otherwise). Its own timeouts and reconnection settings apply, under the store's
-    /// [timeout](Self::timeout).
-    pub fn with_connection_manager(self, connection: ConnectionManager) -> RedisDedupStore {
-        RedisDedupStore {
-            connection,
-            prefix: self.prefix.into(),
-            timeout: self.timeout,
-            claim_ttl_ms: millis(self.config.claim_ttl()),
-            retention_ms: millis(self.config.retention()),
-            config: self.config,
-            scripts: Arc::new(Scripts::new()),
-        }
-    }
-
-    /// Reconnection: a few quick attempts (the operation's timeout bounds the wait anyway),
-    /// each bounded by the timeout, as is each answer.
-    fn manager_config(&self) -> ConnectionManagerConfig {
-        ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(3)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(1))
-    }
-}
-
-fn client(url: &str) -> Result<redis::Client, DedupError> {
-    // The error names what is wrong with the URL, never the URL (it may carry a password).
-    redis::Client::open(url)
-        .map_err(|error| DedupError::unavailable("invalid redis URL", Some(Box::new(error))))
-}
-
-/// Whole milliseconds, at least 1 (Redis `PX` takes a positive integer).
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
 }

@@ -74,6 +74,19 @@ pub enum BuildError {
     /// `build` was called outside a Tokio runtime, which the workers need.
     #[error("no Tokio runtime: build the receiver inside one")]
     NoRuntime,
+    /// Both a dedup store and a durable queue were given: the durable queue claims events
+    /// in its own store (the one it was connected with), so drop `dedup_store(...)`.
+    #[cfg(feature = "redis")]
+    #[error(
+        "a dedup store and a durable queue: the durable queue claims events in its own store, drop `dedup_store(...)`"
+    )]
+    DedupStoreBesideDurableQueue,
+    /// The durable queue's prefix or its store's holds `{` or `}`: the queue tags its keys
+    /// with their lane (`{n}`) so that a lane's stream and its claims share a Redis Cluster
+    /// slot, and a brace in a prefix would take the tag's place.
+    #[cfg(feature = "redis")]
+    #[error("the durable queue's and its dedup store's prefixes must not hold `{{` or `}}`")]
+    BraceInDurableQueuePrefix,
 }
 
 macro_rules! typed_callback {
@@ -148,7 +161,9 @@ impl WebhooksBuilder {
 
     /// Keeps immediate-mode events in Redis Streams instead of memory, so that an event
     /// acknowledged by a replica that then crashes is processed by another (see
-    /// [`RedisStreamQueue`](super::RedisStreamQueue)). Pair it with a Redis dedup store.
+    /// [`RedisStreamQueue`](super::RedisStreamQueue)). The queue's Redis dedup store becomes
+    /// the receiver's: the queue claims and queues each event in one round trip, so do not
+    /// also give [`dedup_store`](Self::dedup_store) (`build` refuses it).
     #[cfg(feature = "redis")]
     pub fn durable_queue(mut self, queue: super::RedisStreamQueue) -> Self {
         self.durable_queue = Some(queue);
@@ -242,9 +257,18 @@ impl WebhooksBuilder {
     pub fn build(self) -> Result<Webhooks, BuildError> {
         let authenticator = self.authenticator.ok_or(BuildError::MissingAuthenticator)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
-        let dedup = self
-            .dedup
-            .unwrap_or_else(|| Arc::new(MemoryDedupStore::default()));
+        #[cfg(feature = "redis")]
+        let dedup = match (&self.durable_queue, self.dedup) {
+            (Some(_), Some(_)) => return Err(BuildError::DedupStoreBesideDurableQueue),
+            (Some(queue), None) if queue.prefix_holds_a_brace() => {
+                return Err(BuildError::BraceInDurableQueuePrefix);
+            }
+            (Some(queue), None) => Some(Arc::new(queue.store().clone()) as Arc<dyn DedupStore>),
+            (None, dedup) => dedup,
+        };
+        #[cfg(not(feature = "redis"))]
+        let dedup = self.dedup;
+        let dedup = dedup.unwrap_or_else(|| Arc::new(MemoryDedupStore::default()));
         let processor = Arc::new(Processor {
             dedup,
             callbacks: self.callbacks,

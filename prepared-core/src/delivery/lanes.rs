@@ -148,10 +148,10 @@ async fn run_lane(
                 let Some(job) = job else { break };
                 processor.counters.dequeued();
                 if let Finished::Abandoned { job, attempts, last_error } =
-                    processor.process(job, &mut state).await
+                    processor.process(job, &mut state, &*processor).await
                 {
                     processor
-                        .dead_letter(*job, attempts, DeadLetterReason::Shutdown, last_error)
+                        .dead_letter(*job, attempts, DeadLetterReason::Shutdown, last_error, &*processor)
                         .await;
                 }
             }

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use super::callbacks::{CallbackError, Callbacks, call};
 use super::hooks::{DeadLetter, DeadLetterReason, Hook};
 use super::queue::{Job, QueueState};
-use super::settle::{Settle, settle};
+use super::settle::{Settle, Settler, settle};
 use super::{RetryPolicy, stats::Counters};
 use crate::dedup::DedupStore;
 
@@ -65,14 +65,18 @@ impl Processor {
     /// the claim completed, or the event dead-lettered when every attempt failed. When the
     /// queue is told to abandon its work, the job is given back before its next attempt (an
     /// attempt under way is awaited).
+    ///
+    /// `settler` completes or releases the claim: the processor itself (its dedup store), or
+    /// the durable queue.
     pub(crate) async fn process(
         &self,
         job: Job,
         state: &mut watch::Receiver<QueueState>,
+        settler: &dyn Settler,
     ) -> Finished {
         let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
             self.counters.unhandled(job.tenant());
-            self.settle(&job, Settle::Complete).await;
+            settler.settle(&job, Settle::Complete).await;
             return Finished::Completed;
         };
         let mut attempts = 0;
@@ -90,7 +94,7 @@ impl Processor {
             match call(callback, job.event.clone(), delivery).await {
                 Ok(()) => {
                     self.counters.processed(job.tenant());
-                    self.settle(&job, Settle::Complete).await;
+                    settler.settle(&job, Settle::Complete).await;
                     return Finished::Completed;
                 }
                 Err(error) => {
@@ -111,6 +115,7 @@ impl Processor {
             attempts,
             DeadLetterReason::RetriesExhausted,
             last_error,
+            settler,
         )
         .await;
         Finished::DeadLettered
@@ -124,10 +129,11 @@ impl Processor {
         attempts: u32,
         reason: DeadLetterReason,
         last_error: Option<CallbackError>,
+        settler: &dyn Settler,
     ) {
         self.counters.dead_lettered(job.tenant());
         tracing::error!(event = %job.key(), attempts, ?reason, "event dead-lettered");
-        self.settle(&job, Settle::Release).await;
+        settler.settle(&job, Settle::Release).await;
         if let Some(hook) = &self.dead_letter {
             hook(DeadLetter {
                 event: job.event,
@@ -144,5 +150,12 @@ impl Processor {
     /// Completes or releases the job's claim (retried in the background if the store fails).
     pub(crate) async fn settle(&self, job: &Job, how: Settle) {
         settle(&self.dedup, how, job.key(), job.token).await;
+    }
+}
+
+/// The processor settles in its dedup store.
+impl Settler for Processor {
+    fn settle<'a>(&'a self, job: &'a Job, how: Settle) -> futures_util::future::BoxFuture<'a, ()> {
+        Box::pin(Processor::settle(self, job, how))
     }
 }

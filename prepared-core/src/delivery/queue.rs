@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::{Accepted, Delivery, ShutdownReport, Unavailable};
-use crate::dedup::ClaimToken;
+use crate::dedup::{Claim, ClaimToken};
 use crate::readiness::{CheckStatus, QueueFill};
 use crate::{DedupKey, Event};
 
@@ -50,6 +50,20 @@ pub(crate) type Refused = (Box<Job>, Unavailable);
 pub(crate) trait EventQueue: Send + Sync + 'static {
     /// Queues a claimed event, or gives it back with the reason it cannot be queued now.
     fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, Refused>>;
+
+    /// Claims a decoded event and queues it in one step, for a queue that keeps the claims
+    /// itself (the durable queue: one round trip to Redis). `handled` is false when no
+    /// callback runs for the event: it is then marked done, not queued. `None` (the
+    /// default): the caller claims the event in the dedup store, then
+    /// [`enqueue`](Self::enqueue)s it.
+    fn claim_and_enqueue<'a>(
+        &'a self,
+        _event: &'a Event,
+        _delivery: &'a Delivery,
+        _handled: bool,
+    ) -> Option<BoxFuture<'a, Result<Claim, Unavailable>>> {
+        None
+    }
 
     /// Stops taking events and processes what is queued within `deadline`.
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport>;

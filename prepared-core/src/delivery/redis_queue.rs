@@ -3,10 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
-};
+use redis::streams::StreamId;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -14,37 +11,87 @@ use futures_util::future::BoxFuture;
 
 mod entry;
 mod ping;
+mod read;
+mod scripts;
+mod settle;
 
 use entry::{SenderRecord, job_of};
+use scripts::QueueScripts;
+use settle::EntrySettler;
 
 use super::processor::{Finished, Processor};
 use super::queue::{EventQueue, Job, QueueState, Refused};
-use super::{Accepted, ShutdownReport, Unavailable};
-use crate::dedup::Claim;
+use super::{Accepted, Delivery, ShutdownReport, Unavailable};
+use crate::dedup::redis::Connection;
+use crate::dedup::redis::scripts as store_scripts;
+use crate::dedup::{Claim, ClaimToken, DedupError, RedisDedupStore};
 use crate::{DedupKey, Event};
 
 /// The durable queue of [`AckMode::Immediate`](super::AckMode::Immediate),
 /// on Redis Streams, for deployments that must not lose an acknowledged event when a replica
-/// crashes.
+/// crashes. It lives in the Redis of a [`RedisDedupStore`], whose claims it takes itself.
 ///
-/// - An event is appended (`XADD`) to its lane's stream **before** the `200`; if Redis cannot
-///   take it, the delivery is answered `503` and its claim released.
-/// - Lanes are streams `<prefix><n>`, chosen by the incident id, so one incident's events stay
-///   in one stream in arrival order. Every replica reads every lane through one consumer
-///   group (`XREADGROUP`, on a connection of its own because it blocks), and runs each lane's
-///   entries one after the other.
-/// - `XACK` follows the callback's success (or its dead-lettering). An entry left pending by a
-///   replica that died is taken over (`XAUTOCLAIM`) once it has been idle for
-///   `reclaim_idle`, and processed, unless the dedup store says it is already done.
+/// ```no_run
+/// use prepared_core::dedup::RedisDedupStore;
+/// use prepared_core::delivery::RedisStreamQueue;
+/// use prepared_core::Webhooks;
+/// # use prepared_core::auth::{BearerToken, StaticBearer};
 ///
-/// Limits: two replicas may read entries of one lane at the same time, so the events of one
-/// incident keep their order within a replica, not across replicas. A replica that stalls
-/// longer than `reclaim_idle` (default: the dedup claim TTL, 5 minutes) in one callback may
-/// see its entry taken over and run a second time; keep callbacks well under it.
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisDedupStore::connect("redis://127.0.0.1:6379/").await?;
+/// let queue = RedisStreamQueue::connect(&store).await?.lanes(16);
+/// let webhooks = Webhooks::builder()
+///     .authenticator(StaticBearer::new([BearerToken::new("s3cret-token")]))
+///     .durable_queue(queue) // claims in `store`, so no `dedup_store(..)`
+///     .on_event(|event: prepared_core::Event| async move { let _ = event; })
+///     .build()?;
+/// # Ok(()) }
+/// ```
+///
+/// - **One round trip before the `200`.** A new event is claimed and appended (`XADD`) to
+///   its lane's stream by one Lua script; a duplicate or an event in flight appends nothing.
+///   If Redis cannot take it, the delivery is answered `503` and nothing is left behind. A
+///   crash between a claim and its entry cannot happen: both are written by one script.
+/// - Lanes are streams chosen by the incident id, so one incident's events stay in one stream
+///   in arrival order. Every replica reads every lane through one consumer group
+///   (`XREADGROUP`, batched, on a connection of its own because it blocks), and runs each
+///   lane's entries one after the other.
+/// - **One round trip after the callback.** Its success completes the claim and acknowledges
+///   the entry (`XACK`) in one script (retried in the background for up to 5 minutes when
+///   Redis fails). A dead-lettered event's claim is released, the dead-letter hook runs, then
+///   the entry is acknowledged. An entry left pending by a replica that died is taken over
+///   (`XAUTOCLAIM`) once it has been idle for `reclaim_idle`, and processed, unless its claim
+///   says it is already done.
+///
+/// # Layout and hash tags
+/// With the store's prefix `prepared:dedup:` and the queue's prefix `prepared:queue:`, lane 3
+/// is the stream `prepared:queue:{3}`, and the claim of an event in that lane is
+/// `prepared:dedup:{3}:caller_location:550e8400-…` (the values are the store's: see
+/// [`RedisDedupStore`]). The braces are a Redis Cluster hash tag: a lane's stream and its
+/// events' claims hash to one slot, so that the scripts touching both also run on a cluster.
+/// So neither prefix may hold braces itself ([`Webhooks`](super::Webhooks)' `build` refuses
+/// them). An event's claim lives under its lane's tag, not where [`RedisDedupStore`]'s own
+/// operations put it, so the same events must not also be received without the queue (by
+/// [`Webhooks::extract`](super::Webhooks::extract) or another receiver on the plain store).
+///
+/// # Redis Cluster
+/// On a store from [`connect_cluster`](crate::dedup::RedisDedupStoreBuilder::connect_cluster)
+/// the queue runs on the cluster: each script touches one slot (its lane's), and the lanes
+/// spread over the nodes. One command cannot read streams of several slots, so there each
+/// lane is read with its own `XREADGROUP`, sent together and without blocking (a blocking
+/// read would hold up the node's shared connection), with a 50 ms pause when all lanes are
+/// empty: up to 50 ms more before a callback runs, never before the `200`.
+///
+/// # Limits
+/// Two replicas may read entries of one lane at the same time, so the events of one incident
+/// keep their order within a replica, not across replicas. A replica that stalls longer than
+/// `reclaim_idle` (default: the dedup claim TTL, 5 minutes) in one callback may see its entry
+/// taken over and run a second time; keep callbacks well under it.
 #[derive(Clone)]
 pub struct RedisStreamQueue {
-    connection: ConnectionManager,
-    reader: ConnectionManager,
+    store: RedisDedupStore,
+    reader: Connection,
+    scripts: Arc<QueueScripts>,
     prefix: String,
     group: String,
     consumer: String,
@@ -55,6 +102,7 @@ pub struct RedisStreamQueue {
 impl std::fmt::Debug for RedisStreamQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStreamQueue")
+            .field("store", &self.store)
             .field("prefix", &self.prefix)
             .field("group", &self.group)
             .field("consumer", &self.consumer)
@@ -64,25 +112,38 @@ impl std::fmt::Debug for RedisStreamQueue {
     }
 }
 
-/// Redis could not be reached to set the queue up.
+/// The durable queue could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("the Redis stream queue could not connect")]
-pub struct QueueConnectError(#[source] redis::RedisError);
+#[non_exhaustive]
+pub enum QueueConnectError {
+    /// Redis could not be reached for the queue's reading connection.
+    #[error("the Redis stream queue could not connect")]
+    Redis(#[source] redis::RedisError),
+    /// The store runs on a connection manager of the caller's own
+    /// ([`RedisDedupStoreBuilder::with_connection_manager`](crate::dedup::RedisDedupStoreBuilder::with_connection_manager)),
+    /// from which the queue cannot open its reading connection: build the store with
+    /// `connect` or `connect_lazy`.
+    #[error(
+        "the Redis stream queue needs a store built with `connect` or `connect_lazy`, not on a connection manager"
+    )]
+    NoClient,
+}
 
 impl RedisStreamQueue {
-    /// Connects to the Redis at `url` with the defaults: prefix `prepared:queue:`, group
-    /// `prepared-webhooks`, 16 lanes, a random consumer name, `reclaim_idle` 5 minutes.
-    pub async fn connect(url: &str) -> Result<Self, QueueConnectError> {
-        let client = redis::Client::open(url).map_err(QueueConnectError)?;
-        let connection = ConnectionManager::new(client.clone())
+    /// The durable queue in the Redis of `store`, with the defaults: prefix
+    /// `prepared:queue:`, group `prepared-webhooks`, 16 lanes, a random consumer name,
+    /// `reclaim_idle` 5 minutes. Opens the connection for the blocking reads (the store's
+    /// own carries the rest), and fails if Redis cannot be reached.
+    pub async fn connect(store: &RedisDedupStore) -> Result<Self, QueueConnectError> {
+        let reader = store
+            .reader()
             .await
-            .map_err(QueueConnectError)?;
-        let reader = ConnectionManager::new(client)
-            .await
-            .map_err(QueueConnectError)?;
+            .ok_or(QueueConnectError::NoClient)?
+            .map_err(QueueConnectError::Redis)?;
         Ok(Self {
-            connection,
+            store: store.clone(),
             reader,
+            scripts: Arc::new(QueueScripts::new()),
             prefix: "prepared:queue:".to_owned(),
             group: "prepared-webhooks".to_owned(),
             consumer: format!("consumer-{}", uuid::Uuid::new_v4().simple()),
@@ -91,7 +152,8 @@ impl RedisStreamQueue {
         })
     }
 
-    /// The stream key prefix (default `prepared:queue:`); every replica must use the same.
+    /// The stream key prefix (default `prepared:queue:`), without braces; every replica
+    /// must use the same.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
@@ -122,8 +184,27 @@ impl RedisStreamQueue {
         self
     }
 
+    /// The dedup store the queue claims its events in.
+    pub fn store(&self) -> &RedisDedupStore {
+        &self.store
+    }
+
+    /// Whether the store's or the queue's prefix holds a brace, which would take the place
+    /// of the lane's hash tag (see "Layout and hash tags").
+    pub(crate) fn prefix_holds_a_brace(&self) -> bool {
+        [self.store.prefix(), self.prefix.as_str()]
+            .iter()
+            .any(|prefix| prefix.contains(['{', '}']))
+    }
+
+    /// Lane `lane`'s stream: `<prefix>{<lane>}`.
     fn stream(&self, lane: usize) -> String {
-        format!("{}{lane}", self.prefix)
+        format!("{}{{{lane}}}", self.prefix)
+    }
+
+    /// The claim of `key` in lane `lane`, in the slot of the lane's stream.
+    fn claim_key(&self, lane: usize, key: &DedupKey) -> String {
+        self.store.tagged_key(&lane.to_string(), key)
     }
 
     /// A lane every replica computes alike, from the incident id (or the dedup key).
@@ -137,6 +218,31 @@ impl RedisStreamQueue {
         };
         usize::try_from(hash % self.lanes as u128).unwrap_or(0)
     }
+
+    /// Claims `key` again in lane `lane` under a new token (an entry taken over from a
+    /// consumer that died), with the store's claim script.
+    async fn claim_again(&self, lane: usize, key: &DedupKey) -> Result<Claim, DedupError> {
+        let token = ClaimToken::new(uuid::Uuid::new_v4().as_u128());
+        let mut invocation = self.store.scripts().claim.prepare_invoke();
+        invocation
+            .key(self.claim_key(lane, key))
+            .arg(token.to_string())
+            .arg(self.store.claim_ttl_ms());
+        claim_of(self.store.invoke("claim", &invocation).await?, token)
+    }
+}
+
+/// A claim script's answer as a [`Claim`].
+fn claim_of(answer: i64, token: ClaimToken) -> Result<Claim, DedupError> {
+    match answer {
+        store_scripts::CLAIMED => Ok(Claim::Claimed(token)),
+        store_scripts::DONE => Ok(Claim::Done),
+        store_scripts::IN_FLIGHT => Ok(Claim::InFlight),
+        _ => Err(DedupError::unavailable(
+            "redis claim gave an unexpected answer",
+            None,
+        )),
+    }
 }
 
 /// The running queue: the reader task, one worker per lane.
@@ -148,6 +254,7 @@ pub(crate) struct RedisLanes {
 
 /// An entry read from a stream, with whether it was taken over from another consumer.
 struct Entry {
+    lane: usize,
     stream: String,
     entry: StreamId,
     reclaimed: bool,
@@ -172,7 +279,7 @@ impl RedisLanes {
                 state.subscribe(),
             )));
         }
-        tasks.push(runtime.spawn(read(queue.clone(), senders, state.subscribe())));
+        tasks.push(runtime.spawn(read::read(queue.clone(), senders, state.subscribe())));
         Self {
             queue,
             state,
@@ -180,35 +287,48 @@ impl RedisLanes {
         }
     }
 
-    /// Appends the job to its lane's stream; `Err` when Redis cannot take it.
-    async fn append(&self, job: &Job) -> Result<(), Unavailable> {
+    /// Claims the event and appends it to its lane's stream in one script (one round trip),
+    /// or marks it done at once when no callback runs for it (`handled` false). `Err` when
+    /// Redis cannot take it: nothing was written, or, when the answer was lost, the event
+    /// was claimed and appended and will be processed (its redeliveries find the claim in
+    /// flight, then done), so the claim is never released here.
+    async fn claim_and_append(
+        &self,
+        event: &Event,
+        delivery: &Delivery,
+        handled: bool,
+    ) -> Result<Claim, Unavailable> {
         if *self.state.borrow() != QueueState::Running {
             return Err(Unavailable::ShuttingDown);
         }
-        let stream = self.queue.stream(self.queue.lane_of(&job.event, job.key()));
-        let sender = SenderRecord::of(&job.delivery);
-        let Ok(sender) = serde_json::to_string(&sender) else {
+        let queue = &self.queue;
+        let key = delivery.dedup_key();
+        let lane = queue.lane_of(event, key);
+        let Ok(sender) = serde_json::to_string(&SenderRecord::of(delivery)) else {
             return Err(Unavailable::Queue);
         };
-        let mut connection = self.queue.connection.clone();
-        let added: Result<String, redis::RedisError> = redis::cmd("XADD")
-            .arg(stream)
-            .arg("*")
-            .arg("raw")
-            .arg(job.delivery.raw().as_ref())
-            .arg("key")
-            .arg(job.key().as_str())
-            .arg("token")
-            .arg(job.token.get().to_string())
-            .arg("sender")
-            .arg(sender)
-            .query_async(&mut connection)
-            .await;
-        added.map(|_| ()).map_err(|error| {
-            // Logged at `warn` by the pipeline, under its rate limit (delivery/failures.rs).
-            tracing::debug!(%error, "could not append the event to the Redis stream");
-            Unavailable::Queue
-        })
+        let token = ClaimToken::new(uuid::Uuid::new_v4().as_u128());
+        let store = &queue.store;
+        let mut invocation = queue.scripts.claim_and_append.prepare_invoke();
+        invocation
+            .key(queue.claim_key(lane, key))
+            .key(queue.stream(lane))
+            .arg(token.to_string())
+            .arg(store.claim_ttl_ms())
+            .arg(store.retention_ms())
+            .arg(if handled { "queue" } else { "done" })
+            .arg(delivery.raw().as_ref())
+            .arg(key.as_str())
+            .arg(sender);
+        let answer = store.invoke("claim and append", &invocation).await;
+        match answer.and_then(|answer| claim_of(answer, token)) {
+            Ok(claim) => Ok(claim),
+            Err(error) => {
+                // Logged at `warn` by the pipeline, under its rate limit (delivery/failures.rs).
+                tracing::debug!(%error, "could not claim and append the event in Redis");
+                Err(Unavailable::Queue)
+            }
+        }
     }
 
     /// Stops reading; lets each lane finish its entry within `deadline`. What is left stays
@@ -236,134 +356,15 @@ impl RedisLanes {
     }
 }
 
-/// Reads new entries of every lane with one blocking `XREADGROUP`, and takes over idle
-/// entries of dead consumers, handing each to its lane's worker.
-async fn read(
-    queue: RedisStreamQueue,
-    lanes: Vec<mpsc::Sender<Entry>>,
-    state: watch::Receiver<QueueState>,
-) {
-    while *state.borrow() == QueueState::Running {
-        match create_groups(&queue).await {
-            Ok(()) => break,
-            Err(error) => {
-                tracing::warn!(%error, "could not create the Redis consumer groups; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-    let streams: Vec<String> = (0..queue.lanes).map(|lane| queue.stream(lane)).collect();
-    let ids = vec![">"; streams.len()];
-    let options = StreamReadOptions::default()
-        .group(&queue.group, &queue.consumer)
-        .count(16)
-        .block(500);
-    let mut reader = queue.reader.clone();
-    let mut last_reclaim = tokio::time::Instant::now();
-    while *state.borrow() == QueueState::Running {
-        if last_reclaim.elapsed() >= queue.reclaim_idle.min(Duration::from_secs(30)) / 2 {
-            last_reclaim = tokio::time::Instant::now();
-            reclaim(&queue, &lanes).await;
-        }
-        let reply: Result<Option<StreamReadReply>, redis::RedisError> = redis::cmd("XREADGROUP")
-            .arg(&options)
-            .arg("STREAMS")
-            .arg(&streams)
-            .arg(&ids)
-            .query_async(&mut reader)
-            .await;
-        match reply {
-            Ok(Some(reply)) => {
-                for key in reply.keys {
-                    let Some(lane) = streams.iter().position(|stream| *stream == key.key) else {
-                        continue;
-                    };
-                    for entry in key.ids {
-                        let entry = Entry {
-                            stream: key.key.clone(),
-                            entry,
-                            reclaimed: false,
-                        };
-                        if lanes[lane].send(entry).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(%error, "could not read the Redis streams; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
-}
-
-/// Creates the consumer group of every lane, from the start of its stream, so that entries
-/// appended before the group existed are read too.
-async fn create_groups(queue: &RedisStreamQueue) -> Result<(), redis::RedisError> {
-    let mut connection = queue.connection.clone();
-    for lane in 0..queue.lanes {
-        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(queue.stream(lane))
-            .arg(&queue.group)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut connection)
-            .await;
-        match created {
-            Err(error) if error.code() != Some("BUSYGROUP") => return Err(error),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-async fn reclaim(queue: &RedisStreamQueue, lanes: &[mpsc::Sender<Entry>]) {
-    let mut connection = queue.connection.clone();
-    let idle = u64::try_from(queue.reclaim_idle.as_millis()).unwrap_or(u64::MAX);
-    for (lane, sender) in lanes.iter().enumerate() {
-        let stream = queue.stream(lane);
-        let reply: Result<StreamAutoClaimReply, redis::RedisError> = redis::cmd("XAUTOCLAIM")
-            .arg(&stream)
-            .arg(&queue.group)
-            .arg(&queue.consumer)
-            .arg(idle)
-            .arg("0-0")
-            .arg(StreamAutoClaimOptions::default().count(16))
-            .query_async(&mut connection)
-            .await;
-        match reply {
-            Ok(reply) => {
-                for entry in reply.claimed {
-                    tracing::info!(stream = %stream, id = %entry.id, "taking over an entry a consumer left pending");
-                    if sender
-                        .send(Entry {
-                            stream: stream.clone(),
-                            entry,
-                            reclaimed: true,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            }
-            Err(error) => tracing::warn!(%error, "could not take over pending entries"),
-        }
-    }
-}
-
-/// Processes one lane's entries one after the other, acknowledging each when it is done.
+/// Processes one lane's entries one after the other: each success completes its claim and
+/// acknowledges its entry in one script; a dead-lettered entry is acknowledged after the hook.
 async fn run_lane(
     mut entries: mpsc::Receiver<Entry>,
     queue: RedisStreamQueue,
     processor: Arc<Processor>,
     mut state: watch::Receiver<QueueState>,
 ) {
-    let mut connection = queue.connection.clone();
+    let mut connection = queue.store.connection().clone();
     loop {
         let entry = tokio::select! {
             entry = entries.recv() => entry,
@@ -377,7 +378,7 @@ async fn run_lane(
         };
         let job = if entry.reclaimed {
             // The consumer that had it died: process it only if nobody finished it since.
-            match processor.dedup.claim(job.key()).await {
+            match queue.claim_again(entry.lane, job.key()).await {
                 Ok(Claim::Claimed(token)) => Job { token, ..job },
                 Ok(Claim::Done) => {
                     acknowledge(&mut connection, &queue, &entry).await;
@@ -388,17 +389,17 @@ async fn run_lane(
         } else {
             job
         };
-        match processor.process(job, &mut state).await {
-            Finished::Completed | Finished::DeadLettered => {
-                acknowledge(&mut connection, &queue, &entry).await
-            }
+        let settler = EntrySettler::new(&queue, &entry);
+        match processor.process(job, &mut state, &settler).await {
+            Finished::Completed => {}
+            Finished::DeadLettered => acknowledge(&mut connection, &queue, &entry).await,
             // Left pending: another replica takes it over.
             Finished::Abandoned { .. } => return,
         }
     }
 }
 
-async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueue, entry: &Entry) {
+async fn acknowledge(connection: &mut Connection, queue: &RedisStreamQueue, entry: &Entry) {
     let acked: Result<i64, redis::RedisError> = redis::cmd("XACK")
         .arg(&entry.stream)
         .arg(&queue.group)
@@ -411,13 +412,20 @@ async fn acknowledge(connection: &mut ConnectionManager, queue: &RedisStreamQueu
 }
 
 impl EventQueue for RedisLanes {
+    /// Never used: the durable queue claims its events itself
+    /// ([`claim_and_enqueue`](EventQueue::claim_and_enqueue)), in keys of its own layout, so
+    /// a job claimed elsewhere is refused (and its claim released by the caller).
     fn enqueue(&self, job: Job) -> BoxFuture<'_, Result<Accepted, Refused>> {
-        Box::pin(async move {
-            match self.append(&job).await {
-                Ok(()) => Ok(Accepted::Queued),
-                Err(reason) => Err((Box::new(job), reason)),
-            }
-        })
+        Box::pin(std::future::ready(Err((Box::new(job), Unavailable::Queue))))
+    }
+
+    fn claim_and_enqueue<'a>(
+        &'a self,
+        event: &'a Event,
+        delivery: &'a Delivery,
+        handled: bool,
+    ) -> Option<BoxFuture<'a, Result<Claim, Unavailable>>> {
+        Some(Box::pin(self.claim_and_append(event, delivery, handled)))
     }
 
     fn shutdown(&self, deadline: Duration) -> BoxFuture<'_, ShutdownReport> {

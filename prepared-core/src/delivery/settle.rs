@@ -11,6 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+
+use super::queue::Job;
 use crate::DedupKey;
 use crate::dedup::{ClaimToken, DedupError, DedupFuture, DedupStore};
 
@@ -39,6 +42,15 @@ impl Settle {
             Self::Release => store.release(key, token),
         }
     }
+}
+
+/// Who settles the claim of a job a worker finished: the dedup store (the in-memory lanes and
+/// [`AckMode::AfterProcessing`](super::AckMode::AfterProcessing)), or the durable queue, which
+/// completes a claim and acknowledges its stream entry in one round trip. Either way a failed
+/// settlement is retried in the background.
+pub(crate) trait Settler: Send + Sync {
+    /// Completes or releases the job's claim.
+    fn settle<'a>(&'a self, job: &'a Job, how: Settle) -> BoxFuture<'a, ()>;
 }
 
 /// Completes or releases a claim; when the store fails, retries in the background.

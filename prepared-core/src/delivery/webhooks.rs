@@ -295,14 +295,36 @@ impl Webhooks {
     }
 
     /// Decodes an authenticated body, claims the event in the dedup store and hands it to the
-    /// pipeline according to the [`AckMode`].
+    /// pipeline according to the [`AckMode`]. A queue that keeps its own claims (the durable
+    /// queue) claims and queues the event in one step.
     async fn receive(&self, body: Bytes, sender: Sender) -> Result<Accepted, Rejection> {
-        let Some(claimed) = self.claim(body, sender).await? else {
+        let (event, delivery) = self.decode(body, sender)?;
+        let processor = &self.inner.processor;
+        let callback = processor.callbacks.for_kind(event.kind());
+        if let (AckMode::Immediate, Some(queue)) = (self.inner.ack_mode, &self.inner.queue)
+            && let Some(admitted) = queue.claim_and_enqueue(&event, &delivery, callback.is_some())
+        {
+            return match admitted.await {
+                Ok(Claim::Claimed(_)) if callback.is_none() => {
+                    processor.counters.unhandled(delivery.tenant());
+                    Ok(Accepted::Unhandled)
+                }
+                Ok(Claim::Claimed(_)) => Ok(Accepted::Queued),
+                Ok(Claim::Done) => Ok(self.duplicate(&delivery)),
+                Ok(_) => Err(self.unavailable(Unavailable::InFlight)),
+                Err(reason) => {
+                    if reason == Unavailable::Queue {
+                        let failures = &processor.counters.failures;
+                        failures.record(Dependency::DurableQueue, "unavailable", &reason);
+                    }
+                    Err(self.unavailable(reason))
+                }
+            };
+        }
+        let Some(claimed) = self.claim_decoded(event, delivery).await? else {
             return Ok(Accepted::Duplicate);
         };
         let job = claimed.into_job();
-        let processor = &self.inner.processor;
-        let callback = processor.callbacks.for_kind(job.event.kind());
         match (self.inner.ack_mode, &self.inner.queue) {
             (AckMode::AfterProcessing, _) => match processor.run_once(job).await {
                 Ok(()) if callback.is_none() => Ok(Accepted::Unhandled),
@@ -335,6 +357,13 @@ impl Webhooks {
     /// Decodes an authenticated body and claims its event: `Ok(None)` for a duplicate, or the
     /// event with a guard that completes or releases the claim.
     async fn claim(&self, body: Bytes, sender: Sender) -> Result<Option<ClaimedEvent>, Rejection> {
+        let (event, delivery) = self.decode(body, sender)?;
+        self.claim_decoded(event, delivery).await
+    }
+
+    /// Decodes an authenticated body (the invalid-payload hook sees what does not decode),
+    /// records the event in the span and the counters, and tells who sent it.
+    fn decode(&self, body: Bytes, sender: Sender) -> Result<(Event, Delivery), Rejection> {
         if !self.inner.accepting.load(Ordering::Acquire) {
             return Err(self.unavailable(Unavailable::ShuttingDown));
         }
@@ -352,10 +381,27 @@ impl Webhooks {
         if let Some(incident) = event.incident_id() {
             span.record("incident", tracing::field::display(incident));
         }
-        let processor = &self.inner.processor;
         let tenant = sender.tenant.as_deref();
-        processor.counters.received(event.kind(), tenant);
-        let claim = processor.dedup.claim(&key).await.map_err(|error| {
+        self.inner.processor.counters.received(event.kind(), tenant);
+        let delivery = Delivery::new(
+            sender.principal,
+            sender.tenant,
+            sender.received_at,
+            key,
+            body,
+        );
+        Ok((event, delivery))
+    }
+
+    /// Claims a decoded event in the dedup store.
+    async fn claim_decoded(
+        &self,
+        event: Event,
+        delivery: Delivery,
+    ) -> Result<Option<ClaimedEvent>, Rejection> {
+        let processor = &self.inner.processor;
+        let key = delivery.dedup_key();
+        let claim = processor.dedup.claim(key).await.map_err(|error| {
             let failures = &processor.counters.failures;
             failures.record(Dependency::DedupStore, error.kind(), &Chain(&error));
             Rejection::from(error)
@@ -363,21 +409,20 @@ impl Webhooks {
         match claim {
             Claim::Claimed(token) => {
                 let guard = ClaimGuard::new(Arc::clone(&processor.dedup), key.clone(), token);
-                let delivery = Delivery::new(
-                    sender.principal,
-                    sender.tenant,
-                    sender.received_at,
-                    key,
-                    body,
-                );
                 Ok(Some(ClaimedEvent::new(event, delivery, guard)))
             }
             Claim::Done => {
-                processor.counters.duplicates(tenant);
+                self.duplicate(&delivery);
                 Ok(None)
             }
             _ => Err(self.unavailable(Unavailable::InFlight)),
         }
+    }
+
+    /// Counts a duplicate delivery.
+    fn duplicate(&self, delivery: &Delivery) -> Accepted {
+        self.inner.processor.counters.duplicates(delivery.tenant());
+        Accepted::Duplicate
     }
 
     fn invalid_payload(&self, raw: Bytes, error: &crate::DecodeError, sender: Sender) {

@@ -1,8 +1,10 @@
 //! The Redis dedup store against a real Redis: `REDIS_URL=redis://127.0.0.1:6379/ cargo test
 //! -p prepared-core --features redis --test dedup_redis`. The tests that need a server
 //! are `#[ignore]`d, so a plain `cargo test` reports them as ignored; `scripts/test.sh` runs
-//! them (`--include-ignored`) when `REDIS_URL` is set. The ones about an unreachable Redis
-//! always run. Every test uses its own random key prefix, and its keys expire within
+//! them (`--include-ignored`) when `REDIS_URL` is set. The behaviour tests run twice, as
+//! `single::<name>` against `REDIS_URL` and `cluster::<name>` against the Redis Cluster of
+//! `REDIS_CLUSTER_NODES` (which `scripts/test.sh` starts). The ones about an unreachable
+//! Redis always run. Every test uses its own random key prefix, and its keys expire within
 //! minutes.
 
 use std::sync::Arc;
@@ -16,6 +18,19 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use tokio::sync::Barrier;
 use uuid::Uuid;
+
+use crate::support::redis_target::{Target, on_both_targets};
+
+on_both_targets!(
+    claim_complete_then_duplicates_are_done,
+    release_lets_the_next_delivery_claim_again,
+    the_key_layout_is_prefix_key_and_the_expiries_are_the_config,
+    a_value_the_store_did_not_write_is_left_alone,
+    claims_and_done_keys_expire,
+    an_expired_claim_taken_over_is_fenced_off,
+    sixty_four_concurrent_claims_of_one_event_give_one_claim,
+    many_keys_in_parallel_are_each_claimed_once,
+);
 
 /// The Redis to test against. The tests that call this are `#[ignore]`d: a plain `cargo test`
 /// lists them as ignored, and `scripts/test.sh` runs them when `REDIS_URL` is set.
@@ -52,13 +67,10 @@ fn config(claim_ttl: Duration, retention: Duration) -> DedupConfig {
         .build()
 }
 
-async fn store(url: &str, prefix: &str, config: DedupConfig) -> RedisDedupStore {
-    RedisDedupStore::builder()
-        .prefix(prefix)
-        .config(config)
-        .connect(url)
+async fn store(target: &Target, prefix: &str, config: DedupConfig) -> RedisDedupStore {
+    target
+        .store(RedisDedupStore::builder().prefix(prefix).config(config))
         .await
-        .expect("connects to REDIS_URL")
 }
 
 /// A second connection, to look at the keys and to kill the store's connection.
@@ -81,12 +93,9 @@ async fn claim(store: &impl DedupStore, key: &DedupKey) -> Claim {
     store.claim(key).await.expect("the store answers")
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test]
-async fn claim_complete_then_duplicates_are_done() {
-    let Some(url) = redis_url() else { return };
+async fn claim_complete_then_duplicates_are_done(target: Target) {
     let store = store(
-        &url,
+        &target,
         &prefix(),
         config(Duration::from_secs(60), Duration::from_secs(60)),
     )
@@ -104,12 +113,9 @@ async fn claim_complete_then_duplicates_are_done() {
     );
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test]
-async fn release_lets_the_next_delivery_claim_again() {
-    let Some(url) = redis_url() else { return };
+async fn release_lets_the_next_delivery_claim_again(target: Target) {
     let store = store(
-        &url,
+        &target,
         &prefix(),
         config(Duration::from_secs(60), Duration::from_secs(60)),
     )
@@ -132,19 +138,16 @@ async fn release_lets_the_next_delivery_claim_again() {
     assert_eq!(claim(&store, &key).await, Claim::Done);
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test]
-async fn the_key_layout_is_prefix_key_and_the_expiries_are_the_config() {
-    let Some(url) = redis_url() else { return };
+async fn the_key_layout_is_prefix_key_and_the_expiries_are_the_config(target: Target) {
     assert_eq!(RedisDedupStore::DEFAULT_PREFIX, "prepared:dedup:");
     let prefix = prefix();
     let store = store(
-        &url,
+        &target,
         &prefix,
         config(Duration::from_secs(30), Duration::from_secs(90)),
     )
     .await;
-    let mut raw = raw(&url).await;
+    let mut raw = target.raw().await;
     let key = key(1);
     let redis_key = format!("{prefix}{key}");
 
@@ -165,18 +168,15 @@ async fn the_key_layout_is_prefix_key_and_the_expiries_are_the_config() {
     assert!(exists, "release does not delete a done key");
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test]
-async fn a_value_the_store_did_not_write_is_left_alone() {
-    let Some(url) = redis_url() else { return };
+async fn a_value_the_store_did_not_write_is_left_alone(target: Target) {
     let prefix = prefix();
     let store = store(
-        &url,
+        &target,
         &prefix,
         config(Duration::from_secs(60), Duration::from_secs(60)),
     )
     .await;
-    let mut raw = raw(&url).await;
+    let mut raw = target.raw().await;
     let key = key(1);
     let redis_key = format!("{prefix}{key}");
     let () = raw
@@ -196,12 +196,9 @@ async fn a_value_the_store_did_not_write_is_left_alone() {
     assert_eq!(value, "something else");
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test]
-async fn claims_and_done_keys_expire() {
-    let Some(url) = redis_url() else { return };
+async fn claims_and_done_keys_expire(target: Target) {
     let ttl = Duration::from_millis(300);
-    let store = store(&url, &prefix(), config(ttl, ttl)).await;
+    let store = store(&target, &prefix(), config(ttl, ttl)).await;
     let (crashed, done) = (key(1), key(2));
     let _ = claimed(&store, &crashed).await;
     let token = claimed(&store, &done).await;
@@ -219,12 +216,9 @@ async fn claims_and_done_keys_expire() {
     );
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test]
-async fn an_expired_claim_taken_over_is_fenced_off() {
-    let Some(url) = redis_url() else { return };
+async fn an_expired_claim_taken_over_is_fenced_off(target: Target) {
     let ttl = Duration::from_millis(300);
-    let store = store(&url, &prefix(), config(ttl, Duration::from_secs(60))).await;
+    let store = store(&target, &prefix(), config(ttl, Duration::from_secs(60))).await;
     let key = key(1);
     let slow = claimed(&store, &key).await;
     tokio::time::sleep(ttl + Duration::from_millis(100)).await;
@@ -246,13 +240,10 @@ async fn an_expired_claim_taken_over_is_fenced_off() {
     assert_eq!(claim(&store, &key).await, Claim::Done);
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixty_four_concurrent_claims_of_one_event_give_one_claim() {
-    let Some(url) = redis_url() else { return };
+async fn sixty_four_concurrent_claims_of_one_event_give_one_claim(target: Target) {
     let store: Arc<dyn DedupStore> = Arc::new(
         store(
-            &url,
+            &target,
             &prefix(),
             config(Duration::from_secs(60), Duration::from_secs(60)),
         )
@@ -282,14 +273,11 @@ async fn sixty_four_concurrent_claims_of_one_event_give_one_claim() {
     }
 }
 
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_keys_in_parallel_are_each_claimed_once() {
-    let Some(url) = redis_url() else { return };
+async fn many_keys_in_parallel_are_each_claimed_once(target: Target) {
     const KEYS: u64 = 1000;
     let store = Arc::new(
         store(
-            &url,
+            &target,
             &prefix(),
             config(Duration::from_secs(60), Duration::from_secs(60)),
         )
@@ -407,6 +395,24 @@ async fn an_invalid_url_is_an_error_that_does_not_quote_it() {
     assert!(!source.contains("secret"), "{source}");
 }
 
+#[tokio::test]
+async fn an_invalid_cluster_node_is_an_error_that_does_not_quote_it() {
+    let error = RedisDedupStore::builder()
+        .connect_cluster(["nope://user:secret@host/"])
+        .await
+        .expect_err("not a redis URL");
+    assert!(matches!(error, DedupError::Unavailable { .. }), "{error:?}");
+    assert!(!error.to_string().contains("secret"));
+    let source = std::error::Error::source(&error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(!source.contains("secret"), "{source}");
+    let none = RedisDedupStore::connect_cluster(Vec::<String>::new())
+        .await
+        .expect_err("no node");
+    assert!(none.to_string().contains("no Redis Cluster node"), "{none}");
+}
+
 #[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_killed_mid_run_is_replaced() {
@@ -519,4 +525,46 @@ async fn a_connection_killed_mid_run_is_replaced() {
         "connection {before} killed, then 64 racing claims: {winners} claimed, {unavailable} \
          answered 503; {retries} failed claims before recovery; now connection {after}"
     );
+}
+
+/// A Redis Cluster node given to the single-server client is refused at start-up with a
+/// typed error, not answered with `MOVED` (`503`s) later; the cluster client takes it.
+#[ignore = "needs a Redis Cluster: set REDIS_CLUSTER_NODES (scripts/test.sh starts one when REDIS_URL is set)"]
+#[tokio::test]
+async fn a_cluster_node_given_to_the_single_server_client_fails_at_start_up() {
+    let Target::Cluster(nodes) = Target::cluster() else {
+        unreachable!("Target::cluster is a cluster")
+    };
+    let url = format!("redis://{}/", nodes[0]);
+    let error = RedisDedupStore::connect(&url)
+        .await
+        .expect_err("a cluster node");
+    assert!(matches!(error, DedupError::ClusterNode), "{error:?}");
+    assert!(error.to_string().contains("connect_cluster"), "{error}");
+
+    // A lazy store cannot ask at start-up: the keys of other nodes' slots fail, naming MOVED.
+    let lazy = RedisDedupStore::builder()
+        .prefix(prefix())
+        .connect_lazy(&url)
+        .expect("starts");
+    let mut moved = 0;
+    for n in 0..30 {
+        if let Err(error) = lazy.claim(&key(n)).await {
+            assert!(error.to_string().contains("MOVED"), "{error}");
+            moved += 1;
+        }
+    }
+    assert!(
+        moved > 0,
+        "a third of the slots are on the node, not 30 keys in a row"
+    );
+
+    let store = RedisDedupStore::builder()
+        .prefix(prefix())
+        .connect_cluster([&nodes[0]])
+        .await
+        .expect("the cluster client finds the other nodes from one");
+    let key = key(1);
+    let token = claimed(&store, &key).await;
+    store.complete(&key, &token).await.expect("completes");
 }

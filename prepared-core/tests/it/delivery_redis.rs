@@ -11,11 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::redis_target::{Target, on_both_targets};
 use crate::support::relay::{redis_address, relay_port};
 use crate::support::{bearer, caller_location, delivery};
 use prepared_core::dedup::RedisDedupStore;
 use prepared_core::event::CallerLocation;
 use prepared_core::{AckMode, Webhooks};
+
+on_both_targets!(immediate_mode_completes_the_redis_claim_after_the_answer);
 
 /// Delivers `body` like Prepared retries it: until a `200`, for at most 5 s.
 async fn retry_until_acknowledged(webhooks: &Webhooks, body: bytes::Bytes) -> u16 {
@@ -93,15 +96,13 @@ async fn redis_down_answers_503_and_redis_back_processes_once() {
 /// In the immediate mode with Redis dedup, the delivery is answered `queued`, the worker
 /// completes the claim in Redis after the callback, and once that landed a redelivery is a
 /// duplicate. The incident's next events are processed too.
-#[ignore = "needs Redis: set REDIS_URL and run scripts/test.sh"]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn immediate_mode_completes_the_redis_claim_after_the_answer() {
-    let url = std::env::var("REDIS_URL").expect("REDIS_URL: this test needs a Redis");
-    let store = RedisDedupStore::builder()
-        .prefix(format!("prepared-test:{}:", uuid::Uuid::new_v4().simple()))
-        .connect(&url)
-        .await
-        .expect("Redis is reachable");
+async fn immediate_mode_completes_the_redis_claim_after_the_answer(target: Target) {
+    let store = target
+        .store(
+            RedisDedupStore::builder()
+                .prefix(format!("prepared-test:{}:", uuid::Uuid::new_v4().simple())),
+        )
+        .await;
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
     let webhooks = Webhooks::builder()
@@ -147,7 +148,10 @@ async fn immediate_mode_completes_the_redis_claim_after_the_answer() {
 }
 
 /// Every command a `MONITOR` connection sees until `stop` is set, as Redis prints them.
-async fn monitor(address: String, stop: Arc<std::sync::atomic::AtomicBool>) -> Vec<String> {
+pub(crate) async fn monitor(
+    address: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<String> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let mut stream = tokio::net::TcpStream::connect(address)
         .await

@@ -290,23 +290,25 @@ mod redis {
         let url = std::env::var("REDIS_URL").expect("REDIS_URL is set");
         let store = RedisDedupStore::connect(&url).await.expect("connects");
         store.ping().await.expect("PONG");
-        let queue = prepared_core::delivery::RedisStreamQueue::connect(&url)
+        let queue = prepared_core::delivery::RedisStreamQueue::connect(&store)
             .await
             .expect("connects")
             .prefix(format!("prepared-test:{}:", uuid::Uuid::new_v4().simple()))
             .lanes(1);
         let webhooks = prepared_core::Webhooks::builder()
             .authenticator(crate::support::bearer())
-            .dedup_store(store)
             .durable_queue(queue)
             .build()
             .expect("builds");
         let report = webhooks.readiness().await;
         assert!(report.ready, "{report:?}");
-        assert_eq!(
-            report.check("durable_queue"),
-            Some(prepared_core::readiness::CheckStatus::Ok)
-        );
+        for check in ["dedup_store", "durable_queue"] {
+            assert_eq!(
+                report.check(check),
+                Some(prepared_core::readiness::CheckStatus::Ok),
+                "{check}"
+            );
+        }
         // The durable queue has no fill in memory.
         assert_eq!(report.check("queue"), None);
         webhooks.shutdown(Duration::from_secs(1)).await;

@@ -14,7 +14,7 @@ impl RedisDedupStore {
     /// connection dropped (as every operation does, but waiting at most 250 ms for it), so
     /// that a Redis that came back answers at the first probe and one that is gone fails it
     /// quickly.
-    pub(super) async fn ping_redis(&self) -> Result<(), DedupError> {
+    pub(crate) async fn ping_redis(&self) -> Result<(), DedupError> {
         let mut connection = self.connection.clone();
         let ping = async {
             let mut answer = redis::cmd("PING")

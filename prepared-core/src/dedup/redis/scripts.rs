@@ -52,19 +52,19 @@ return 0
 ";
 
 /// [`CLAIM`]'s answers.
-pub(super) const CLAIMED: i64 = 1;
-pub(super) const DONE: i64 = 2;
-pub(super) const IN_FLIGHT: i64 = 3;
+pub(crate) const CLAIMED: i64 = 1;
+pub(crate) const DONE: i64 = 2;
+pub(crate) const IN_FLIGHT: i64 = 3;
 
 /// [`COMPLETE`]'s answer when another claim holds the key.
 pub(super) const HELD_BY_OTHER: i64 = 3;
 
 /// The three scripts, with their SHA-1 computed once (`EVALSHA`, and `SCRIPT LOAD` once
 /// when the server does not know a script yet).
-pub(super) struct Scripts {
-    pub(super) claim: Script,
-    pub(super) complete: Script,
-    pub(super) release: Script,
+pub(crate) struct Scripts {
+    pub(crate) claim: Script,
+    pub(crate) complete: Script,
+    pub(crate) release: Script,
 }
 
 impl Scripts {

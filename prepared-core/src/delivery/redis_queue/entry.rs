@@ -37,7 +37,8 @@ pub(super) fn job_of(entry: &StreamId) -> Option<Job> {
     let raw = Bytes::from(raw);
     let event = Event::decode(&raw).ok()?;
     let token: String = entry.get("token")?;
-    let token = ClaimToken::new(token.parse::<u128>().ok()?);
+    // The token as the claim holds it: 32 hex digits (`ClaimToken`'s `Display`).
+    let token = ClaimToken::new(u128::from_str_radix(&token, 16).ok()?);
     let sender: String = entry.get("sender")?;
     let sender: SenderRecord = serde_json::from_str(&sender).ok()?;
     let received_at =

@@ -3,6 +3,9 @@
 
 #[cfg(feature = "oauth")]
 pub mod oauth;
+pub mod redis_server;
+#[cfg(feature = "redis")]
+pub mod redis_target;
 pub mod relay;
 
 use bytes::Bytes;

@@ -4,10 +4,10 @@
 //! (README.md, "Example receivers"). Every event is printed on stdout as one JSON line.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use prepared_actix::{readiness_route, token_route, webhook_route};
+use prepared_actix::{readiness_route, replay_route, token_route, webhook_route};
 use prepared_webhooks::{
-    METRICS_PATH, PROMETHEUS_CONTENT_TYPE, ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing,
-    install_prometheus,
+    METRICS_PATH, PROMETHEUS_CONTENT_TYPE, REPLAY_PATH, ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH,
+    init_tracing, install_prometheus,
 };
 
 #[actix_web::main]
@@ -27,6 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
             )
             .route("/ready", readiness_route(app_webhooks.clone()))
+            .route(REPLAY_PATH, replay_route(app_webhooks.clone()))
             .route(METRICS_PATH, {
                 let metrics = metrics.clone();
                 web::get().to(move || {

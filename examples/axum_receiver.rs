@@ -6,10 +6,12 @@
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
-use prepared_tower::{PreparedWebhooksLayer, ReadinessService, TokenEndpointService};
+use prepared_tower::{
+    PreparedWebhooksLayer, ReadinessService, ReplayService, TokenEndpointService,
+};
 use prepared_webhooks::{
-    METRICS_PATH, PROMETHEUS_CONTENT_TYPE, ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH, init_tracing,
-    install_prometheus,
+    METRICS_PATH, PROMETHEUS_CONTENT_TYPE, REPLAY_PATH, ReceiverConfig, TOKEN_PATH, WEBHOOK_PATH,
+    init_tracing, install_prometheus,
 };
 
 #[tokio::main]
@@ -22,6 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route_service("/ready", ReadinessService::new(webhooks.clone()))
+        .route_service(REPLAY_PATH, ReplayService::new(webhooks.clone()))
         .route(
             METRICS_PATH,
             get(move || {

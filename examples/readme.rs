@@ -3,7 +3,9 @@
 //! stand-ins for the application's own modules (`dispatch_map`, `cad`, `dispatch`).
 //!
 //! `cargo run --example readme -- axum` (or `actix`) serves that quick start on port 3000,
-//! with `PREPARED_WEBHOOK_TOKEN` set; `-- testing` runs the test-kit block.
+//! with `PREPARED_WEBHOOK_TOKEN` set; `-- testing` runs the test-kit block; `-- delivery-log`
+//! runs the delivery-log block (with `PREPARED_DATABASE_URL`, `PREPARED_RECORD_KEY`,
+//! `PREPARED_WEBHOOK_TOKEN` and `PREPARED_ADMIN_TOKEN`).
 
 use std::error::Error;
 
@@ -120,6 +122,30 @@ fn prometheus_metrics(app: axum::Router) -> Result<axum::Router> {
     Ok(app)
 }
 
+#[rustfmt::skip] // kept as the README shows it
+async fn delivery_log(
+    authenticator: impl prepared_core::auth::Authenticator,
+    database_url: String,
+    record_key: String,
+    admin_token: String,
+) -> Result {
+    use prepared_core::Webhooks;
+    use prepared_core::auth::{BearerToken, StaticBearer};
+    use prepared_core::record::{DeliveryLog, PostgresDeliveryLog, RecordFilter, RecordKeys, RecordStatus};
+
+    let log = PostgresDeliveryLog::connect(&database_url).await?; // feature `postgres`
+    let webhooks = Webhooks::builder()
+        .authenticator(authenticator)
+        .delivery_log(log.clone())
+        .record_keys(RecordKeys::from_base64_list(&record_key)?)          // AES-256-GCM at rest
+        .replay_authenticator(StaticBearer::new([BearerToken::new(admin_token)]))
+        .build()?;
+    let dead = log.find(&RecordFilter::new().tenant("ecc-a").status(RecordStatus::DeadLettered)).await?;
+    let report = webhooks.requeue_dead_letters().await?; // once the bug is fixed
+    println!("{} dead letters, {report:?}", dead.len());
+    Ok(())
+}
+
 #[actix_web::main]
 async fn main() -> Result {
     match std::env::args().nth(1).as_deref() {
@@ -128,9 +154,17 @@ async fn main() -> Result {
         Some("several-dispatch-centers") => several_dispatch_centers().map(drop),
         Some("metrics") => prometheus_metrics(axum::Router::new()).map(drop),
         Some("testing") => testing_your_receiver().await,
+        Some("delivery-log") => {
+            let var = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
+            let webhook_token =
+                prepared_core::auth::BearerToken::new(var("PREPARED_WEBHOOK_TOKEN")?);
+            let authenticator = prepared_core::auth::StaticBearer::new([webhook_token]);
+            let (url, key) = (var("PREPARED_DATABASE_URL")?, var("PREPARED_RECORD_KEY")?);
+            delivery_log(authenticator, url, key, var("PREPARED_ADMIN_TOKEN")?).await
+        }
         _ => {
             eprintln!(
-                "usage: cargo run --example readme -- axum|actix|several-dispatch-centers|metrics|testing"
+                "usage: cargo run --example readme -- axum|actix|several-dispatch-centers|metrics|testing|delivery-log"
             );
             Ok(())
         }

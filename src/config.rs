@@ -4,12 +4,13 @@ use std::net::SocketAddr;
 
 use prepared_core::Webhooks;
 use prepared_core::auth::TokenEndpoint;
+use prepared_core::auth::{BearerToken, StaticBearer};
 use prepared_core::delivery::{AckMode, WebhooksBuilder};
+use prepared_core::record::RecordKeys;
 
 use crate::{ReceiverAuth, StdoutFormat, WEBHOOK_PATH, print_delivery, print_event};
 
 /// The example receivers' configuration, read from the environment.
-#[derive(Debug)]
 pub struct ReceiverConfig {
     /// `PREPARED_BIND`.
     pub bind: SocketAddr,
@@ -23,6 +24,51 @@ pub struct ReceiverConfig {
     pub redis_cluster_nodes: Option<Vec<String>>,
     /// `PREPARED_STDOUT`.
     pub stdout: StdoutFormat,
+    /// `PREPARED_DATABASE_URL`: the delivery log in PostgreSQL (recorded before the `200`)
+    /// instead of in memory.
+    pub database_url: Option<String>,
+    /// `PREPARED_RECORD_KEY`: base64 AES-256 keys (comma-separated, the current one first)
+    /// that encrypt the recorded payloads.
+    pub record_keys: Option<RecordKeys>,
+    /// `PREPARED_ADMIN_TOKEN`: the Bearer token of `POST /admin/replay`; without it the route
+    /// answers `404`.
+    pub admin_token: Option<String>,
+}
+
+/// The URLs with their credentials hidden, the tokens and keys not shown.
+impl std::fmt::Debug for ReceiverConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverConfig")
+            .field("bind", &self.bind)
+            .field("auth", &self.auth)
+            .field("ack_mode", &self.ack_mode)
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(without_credentials),
+            )
+            .field("redis_cluster_nodes", &self.redis_cluster_nodes)
+            .field("stdout", &self.stdout)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(without_credentials),
+            )
+            .field("record_keys", &self.record_keys)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// A URL with its user information (`user:password@`) replaced by `<redacted>@`.
+fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}<redacted>{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// A configuration variable with a value the receiver cannot use.
@@ -84,7 +130,14 @@ impl ReceiverConfig {
                     .to_owned(),
             ));
         }
+        let record_keys = var("PREPARED_RECORD_KEY")
+            .map(|keys| RecordKeys::from_base64_list(&keys))
+            .transpose()
+            .map_err(|error| ConfigError(format!("PREPARED_RECORD_KEY: {error}")))?;
         Ok(Self {
+            database_url: var("PREPARED_DATABASE_URL"),
+            record_keys,
+            admin_token: var("PREPARED_ADMIN_TOKEN"),
             stdout,
             auth: ReceiverAuth::from_vars(&var, bind)?,
             bind,
@@ -111,6 +164,17 @@ impl ReceiverConfig {
         if let Some(nodes) = &self.redis_cluster_nodes {
             let store = prepared_core::dedup::RedisDedupStore::connect_cluster(nodes).await?;
             builder = builder.dedup_store(store);
+        }
+        if let Some(url) = &self.database_url {
+            let log = prepared_core::record::PostgresDeliveryLog::connect(url).await?;
+            builder = builder.delivery_log(log);
+        }
+        if let Some(keys) = &self.record_keys {
+            builder = builder.record_keys(keys.clone());
+        }
+        if let Some(token) = &self.admin_token {
+            let admin = StaticBearer::new([BearerToken::new(token.clone()).label("admin")]);
+            builder = builder.replay_authenticator(admin);
         }
         Ok(builder)
     }

@@ -10,7 +10,12 @@
 //! - `PREPARED_ACK_MODE`: `immediate` (default) or `after_processing`;
 //! - `PREPARED_REDIS_URL`: dedup in Redis (several replicas) instead of in memory;
 //!   `PREPARED_REDIS_CLUSTER_NODES` (`host:port,...`): dedup in a Redis Cluster instead;
+//! - `PREPARED_DATABASE_URL`: the delivery log in PostgreSQL (written before the `200`)
+//!   instead of in memory; `PREPARED_RECORD_KEY` (base64, 32 bytes; comma-separated, the
+//!   current key first, to rotate) encrypts the recorded payloads;
 //! - `GET /health` (liveness), `GET /ready` (readiness) and `GET /metrics` (Prometheus);
+//! - `POST /admin/replay` replays recorded events, with `Authorization: Bearer
+//!   $PREPARED_ADMIN_TOKEN` (`404` without that variable);
 //! - each event handed to a callback is printed on stdout as one line of JSON in Prepared's
 //!   wire shape, and nothing else goes to stdout; logs go to stderr (`RUST_LOG`).
 #![forbid(unsafe_code)]
@@ -57,6 +62,9 @@ pub const EXAMPLE_PAYLOADS: [(&str, &str); 5] = [
 
 /// The path the example receivers serve the webhook on.
 pub const WEBHOOK_PATH: &str = "/webhooks/prepared";
+
+/// The path the example receivers serve replay requests on (with `PREPARED_ADMIN_TOKEN`).
+pub const REPLAY_PATH: &str = "/admin/replay";
 
 /// The path the example receivers serve the token endpoint on (when `PREPARED_AUTH` names `token_endpoint`).
 pub const TOKEN_PATH: &str = "/oauth/token";

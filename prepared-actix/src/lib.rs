@@ -43,6 +43,9 @@
 //! [`readiness_route`] answers a readiness probe (`GET /ready`): `200`, or `503` when a
 //! dependency of the receiver fails.
 //!
+//! [`replay_route`] runs recorded events through the callbacks again (`POST /admin/replay`),
+//! behind an operator's credential of its own.
+//!
 //! [`token_route`] (feature `oauth`, on by default) serves the OAuth client-credentials token
 //! endpoint of `prepared-core`, for partners without an authorization server of their own.
 //!
@@ -52,12 +55,14 @@
 mod bridge;
 mod extractor;
 mod readiness_route;
+mod replay_route;
 mod route;
 #[cfg(feature = "oauth")]
 mod token_route;
 
 pub use extractor::{PreparedEvent, PreparedEventError};
 pub use readiness_route::readiness_route;
+pub use replay_route::replay_route;
 pub use route::webhook_route;
 #[cfg(feature = "oauth")]
 pub use token_route::token_route;

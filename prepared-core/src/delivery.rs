@@ -53,9 +53,12 @@ mod lanes;
 mod processor;
 mod queue;
 mod readiness;
+mod recorder;
 #[cfg(feature = "redis")]
 mod redis_queue;
 mod rejection;
+mod replay;
+mod replay_request;
 mod retry;
 mod settle;
 mod stats;
@@ -70,10 +73,12 @@ pub use claimed::{ClaimGuard, ClaimedEvent, NotClaimed};
 pub use context::Delivery;
 pub use failures::DependencyFailures;
 pub use hooks::{DeadLetter, DeadLetterReason, InvalidPayload};
+pub use recorder::RecordPolicy;
 #[cfg(feature = "redis")]
 pub use redis_queue::{QueueConnectError, RedisStreamQueue};
 pub(crate) use rejection::json_response;
 pub use rejection::{Rejection, Unavailable};
+pub use replay::{Replay, ReplayError, ReplayReport, Selection};
 pub use retry::RetryPolicy;
 pub use stats::Stats;
 pub use webhooks::{AckMode, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Webhooks};

@@ -32,6 +32,8 @@
 //! - [`dedup`]: the claim protocol and its stores.
 //! - [`delivery`]: [`Webhooks`], the pipeline from request to typed callbacks.
 //! - [`readiness`]: whether a replica can take deliveries now, for a readiness probe.
+//! - [`record`]: the delivery log, a record of every delivery and its outcome, for queries
+//!   and replay.
 //! - `testing` (feature `testing`): sample events, requests and tokens for your own tests.
 //!
 //! The framework adapters are separate crates: `prepared-tower` (axum, hyper, any tower
@@ -46,6 +48,7 @@ pub mod dedup;
 pub mod delivery;
 pub mod event;
 pub mod readiness;
+pub mod record;
 mod redact;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

@@ -19,10 +19,11 @@
 //! | `dedup_store` | always | a round trip to the store ([`DedupStore::ping`](crate::dedup::DedupStore::ping): `PING` for Redis, nothing to check for the memory store) fails (`unreachable`, or `full` for a store that says so) |
 //! | `durable_queue` | with a `RedisStreamQueue` | Redis does not answer a `PING` (`unreachable`) |
 //! | `authorization_server` | with a JWKS or an introspection endpoint | the JWKS was not fetched within its maximum key age and cannot be fetched now, or the introspection endpoint did not answer lately and does not answer now (`unreachable`) |
+//! | `delivery_log` | with a delivery log | a round trip to the log ([`DeliveryLog::ping`](crate::record::DeliveryLog::ping): `SELECT 1` for PostgreSQL, nothing to check in memory) fails (`unreachable`) |
 //! | `queue` | in-memory queue (`AckMode::Immediate`) | 90 % of its capacity or more is taken (`full`) |
 //! | `receiver` | always | `Webhooks::shutdown` was called (`shutting_down`) |
 //!
-//! The round trips (dedup store, durable queue, authorization server) are cached: a passing
+//! The round trips (dedup store, durable queue, authorization server, delivery log) are cached: a passing
 //! result for 1 s, a failing one for 250 ms, so that probes from many load balancers cost
 //! the dependencies at most a few requests a second, and a replica turns ready again within
 //! a second of its dependency's return. Concurrent probes share one round trip.
@@ -45,14 +46,17 @@ pub enum Dependency {
     DurableQueue,
     /// The authorization server: its JWKS or its introspection endpoint.
     AuthorizationServer,
+    /// The delivery log (e.g. PostgreSQL).
+    DeliveryLog,
 }
 
 impl Dependency {
     /// Every dependency.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::DedupStore,
         Self::DurableQueue,
         Self::AuthorizationServer,
+        Self::DeliveryLog,
     ];
 
     /// Its name in reports, logs and metric labels, e.g. `dedup_store`.
@@ -61,6 +65,7 @@ impl Dependency {
             Self::DedupStore => "dedup_store",
             Self::DurableQueue => "durable_queue",
             Self::AuthorizationServer => "authorization_server",
+            Self::DeliveryLog => "delivery_log",
         }
     }
 }

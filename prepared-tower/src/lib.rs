@@ -36,6 +36,8 @@
 //! client-credentials token endpoint of `prepared-core` for partners without an
 //! authorization server of their own. [`ReadinessService`] answers a readiness probe
 //! (`GET /ready`): `200`, or `503` when a dependency of the receiver fails.
+//! [`ReplayService`] runs recorded events through the callbacks again (`POST /admin/replay`),
+//! behind an operator's credential of its own.
 //!
 //! The statuses: `200` acknowledged (also a duplicate), `400` invalid payload, `401` bad
 //! credentials, `403` a token without a required scope, `405` not `POST`, `408` body too
@@ -52,6 +54,7 @@ mod authenticate;
 pub mod extract;
 mod layer;
 mod readiness_service;
+mod replay_service;
 mod response_body;
 mod service;
 #[cfg(feature = "oauth")]
@@ -61,6 +64,7 @@ mod webhook_service;
 pub use authenticate::{Authenticate, AuthenticateLayer};
 pub use layer::PreparedWebhooksLayer;
 pub use readiness_service::ReadinessService;
+pub use replay_service::ReplayService;
 pub use response_body::ResponseBody;
 pub use service::{PreparedWebhooks, ResponseFuture};
 #[cfg(feature = "oauth")]

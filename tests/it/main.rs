@@ -6,6 +6,7 @@ mod support;
 mod authenticate;
 mod bad_input;
 mod chaos;
+mod delivery_log;
 mod end_to_end;
 mod extractors;
 mod metrics;

@@ -13,6 +13,9 @@ use prepared_core::dedup::{
 };
 use prepared_core::delivery::RetryPolicy;
 use prepared_core::event::{CallerLocation, NoteCreated};
+use prepared_core::record::{
+    Backlog, DeliveryLog, DeliveryRecord, LogError, LogFuture, NewRecord, Outcome, RecordFilter,
+};
 use prepared_core::{DedupKey, Webhooks};
 use prepared_webhooks::{METRICS_PATH, PROMETHEUS_CONTENT_TYPE, install_prometheus};
 
@@ -48,6 +51,34 @@ impl DedupStore for Down {
 
     fn release<'a>(&'a self, _: &'a DedupKey, _: &'a ClaimToken) -> DedupFuture<'a, ()> {
         Box::pin(async { Err(DedupError::unavailable("down", None)) })
+    }
+}
+
+/// A delivery log that cannot be reached.
+struct DownLog;
+
+fn unreachable<'a, T: Send + 'a>() -> LogFuture<'a, T> {
+    Box::pin(async { Err(LogError::Unreachable("down".into())) })
+}
+
+impl DeliveryLog for DownLog {
+    fn insert<'a>(&'a self, _: &'a NewRecord) -> LogFuture<'a, ()> {
+        unreachable()
+    }
+    fn update<'a>(&'a self, _: &'a str, _: &'a Outcome) -> LogFuture<'a, ()> {
+        unreachable()
+    }
+    fn find<'a>(&'a self, _: &'a RecordFilter) -> LogFuture<'a, Vec<DeliveryRecord>> {
+        unreachable()
+    }
+    fn get<'a>(&'a self, _: &'a str) -> LogFuture<'a, Option<DeliveryRecord>> {
+        unreachable()
+    }
+    fn purge(&self, _: time::OffsetDateTime, _: u32) -> LogFuture<'_, u64> {
+        unreachable()
+    }
+    fn backlog(&self) -> LogFuture<'_, Backlog> {
+        unreachable()
     }
 }
 
@@ -245,6 +276,20 @@ async fn metrics_are_prometheus_text_with_every_documented_metric() {
         503
     );
     assert_eq!(down.stats().dependency_failures.dedup_store, 1);
+    // The failure a delivery log outage is.
+    let unlogged = Webhooks::builder()
+        .authenticator(prepared_core::auth::StaticBearer::new([
+            prepared_core::auth::BearerToken::new(TOKEN),
+        ]))
+        .delivery_log(DownLog)
+        .build()
+        .expect("builds");
+    let unlogged_base = serve(Framework::Axum, unlogged.clone()).await;
+    assert_eq!(
+        post(&client, &unlogged_base, TOKEN, caller_location(8)).await,
+        503
+    );
+    assert_eq!(unlogged.stats().record_write_failures, 1);
     tokio::time::sleep(Duration::from_millis(50)).await;
 
     let answer = client

@@ -23,6 +23,13 @@ pub enum Principal {
     Jwt(TokenInfo),
     /// An opaque access token that the authorization server said is active (RFC 7662).
     Introspected(TokenInfo),
+    /// A delivery replayed from the delivery log
+    /// ([`Webhooks::replay`](crate::Webhooks::replay)): the name of the credential that first
+    /// delivered it, as it was recorded.
+    Recorded {
+        /// The recorded [`name`](Principal::name).
+        name: Arc<str>,
+    },
 }
 
 /// What an OAuth access token says about its holder. Never the token itself.
@@ -61,13 +68,14 @@ impl Principal {
                 .or(info.subject.as_deref())
                 .unwrap_or("oauth-client")
                 .to_owned(),
+            Self::Recorded { name } => name.to_string(),
         }
     }
 
     /// The OAuth client the token was issued to; `None` for a static token.
     pub fn client_id(&self) -> Option<&str> {
         match self {
-            Self::StaticToken { .. } => None,
+            Self::StaticToken { .. } | Self::Recorded { .. } => None,
             Self::Jwt(info) | Self::Introspected(info) => info.client_id.as_deref(),
         }
     }
@@ -76,7 +84,7 @@ impl Principal {
     pub fn label(&self) -> Option<&str> {
         match self {
             Self::StaticToken { label, .. } => label.as_deref(),
-            Self::Jwt(_) | Self::Introspected(_) => None,
+            Self::Jwt(_) | Self::Introspected(_) | Self::Recorded { .. } => None,
         }
     }
 }

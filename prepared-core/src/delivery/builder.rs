@@ -13,6 +13,7 @@ use super::hooks::{DeadLetter, Hook, InvalidPayload};
 use super::lanes::Lanes;
 use super::processor::Processor;
 use super::queue::EventQueue;
+use super::recorder::{DEFAULT_RETENTION, RecordPolicy, Recorder};
 use super::webhooks::{AckMode, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Inner, Webhooks};
 use super::{RetryPolicy, stats::Counters};
 use crate::auth::Authenticator;
@@ -20,12 +21,14 @@ use crate::dedup::{DedupStore, MemoryDedupStore};
 use crate::event::{
     CallerLocation, IncidentMetadata, LocationUpdated, Media, NoteCreated, UnknownEvent,
 };
+use crate::record::{DeliveryLog, MemoryDeliveryLog, RecordKeys};
 use crate::{Event, EventKind};
 
 /// Builds a [`Webhooks`]. Only the authenticator is required.
 #[must_use]
 pub struct WebhooksBuilder {
     authenticator: Option<Box<dyn Authenticator>>,
+    replay_authenticator: Option<Box<dyn Authenticator>>,
     dedup: Option<Arc<dyn DedupStore>>,
     callbacks: Callbacks,
     dead_letter: Option<Hook<DeadLetter>>,
@@ -40,12 +43,18 @@ pub struct WebhooksBuilder {
     tenants: Tenants,
     #[cfg(feature = "redis")]
     durable_queue: Option<super::RedisStreamQueue>,
+    /// `None` until `delivery_log` or `without_delivery_log` is called: the memory log.
+    delivery_log: Option<Option<Arc<dyn DeliveryLog>>>,
+    record_keys: Option<RecordKeys>,
+    record_policy: RecordPolicy,
+    record_retention: Duration,
 }
 
 impl Default for WebhooksBuilder {
     fn default() -> Self {
         Self {
             authenticator: None,
+            replay_authenticator: None,
             dedup: None,
             callbacks: Callbacks::default(),
             dead_letter: None,
@@ -60,6 +69,10 @@ impl Default for WebhooksBuilder {
             tenants: Tenants::default(),
             #[cfg(feature = "redis")]
             durable_queue: None,
+            delivery_log: None,
+            record_keys: None,
+            record_policy: RecordPolicy::default(),
+            record_retention: DEFAULT_RETENTION,
         }
     }
 }
@@ -194,6 +207,49 @@ impl WebhooksBuilder {
         self
     }
 
+    /// Who may ask for a replay over HTTP ([`Webhooks::handle_replay`]): an operator's
+    /// credential, e.g. `StaticBearer::new([BearerToken::new(admin_token)])`, never
+    /// Prepared's. Without one, replay requests are answered `404`.
+    pub fn replay_authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.replay_authenticator = Some(Box::new(authenticator));
+        self
+    }
+
+    /// Where every delivery is recorded (see [`crate::record`]): e.g. a
+    /// `PostgresDeliveryLog` (feature `postgres`). The default is a [`MemoryDeliveryLog`] of
+    /// the newest 10 000 records. Without [`record_keys`](Self::record_keys) the payloads
+    /// are stored in clear, and the receiver warns at start-up.
+    pub fn delivery_log(mut self, log: impl DeliveryLog) -> Self {
+        self.delivery_log = Some(Some(Arc::new(log)));
+        self
+    }
+
+    /// No delivery log: nothing is recorded, and [`Webhooks::replay`] has nothing to replay.
+    pub fn without_delivery_log(mut self) -> Self {
+        self.delivery_log = Some(None);
+        self
+    }
+
+    /// Encrypts recorded payloads with AES-256-GCM: the first key seals, every key opens
+    /// (see [`RecordKeys`]).
+    pub fn record_keys(mut self, keys: RecordKeys) -> Self {
+        self.record_keys = Some(keys);
+        self
+    }
+
+    /// When a delivery's record is written: before the answer (the default) or beside it.
+    pub fn record_policy(mut self, policy: RecordPolicy) -> Self {
+        self.record_policy = policy;
+        self
+    }
+
+    /// How long records are kept after their last delivery: 30 days by default. Older ones
+    /// are purged in the background, a batch of 1 000 at a time, every minute.
+    pub fn record_retention(mut self, retention: Duration) -> Self {
+        self.record_retention = retention;
+        self
+    }
+
     /// The `Retry-After` of `503` answers (default 5 s).
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
@@ -269,12 +325,31 @@ impl WebhooksBuilder {
         #[cfg(not(feature = "redis"))]
         let dedup = self.dedup;
         let dedup = dedup.unwrap_or_else(|| Arc::new(MemoryDedupStore::default()));
+        let counters = Arc::new(Counters::default());
+        let recorder = self.delivery_log.map_or_else(
+            || Some(Arc::new(MemoryDeliveryLog::default()) as Arc<dyn DeliveryLog>),
+            |given| {
+                if given.is_some() && self.record_keys.is_none() {
+                    tracing::warn!(
+                        "the delivery log has no record key: payloads (caller phone numbers, locations) are stored in clear"
+                    );
+                }
+                given
+            },
+        );
+        let recorder = recorder.map(|log| {
+            let counters = Arc::clone(&counters);
+            let (keys, policy, retention) =
+                (self.record_keys, self.record_policy, self.record_retention);
+            Recorder::start(log, keys, policy, retention, counters, &runtime)
+        });
         let processor = Arc::new(Processor {
             dedup,
             callbacks: self.callbacks,
             retry: self.retry,
             dead_letter: self.dead_letter,
-            counters: Counters::default(),
+            counters,
+            recorder,
         });
         let queue: Option<Box<dyn EventQueue>> = match self.ack_mode {
             AckMode::AfterProcessing => None,
@@ -298,6 +373,7 @@ impl WebhooksBuilder {
         };
         Ok(Webhooks::from_inner(Inner {
             authenticator,
+            replay_authenticator: self.replay_authenticator,
             processor,
             invalid_payload: self.invalid_payload,
             queue,

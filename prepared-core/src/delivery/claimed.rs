@@ -7,9 +7,11 @@ use http::{Response, StatusCode};
 
 use super::context::Delivery;
 use super::queue::Job;
+use super::recorder::Recorder;
 use super::settle::{Settle, settle, settle_later};
 use super::{Accepted, Rejection};
 use crate::dedup::{ClaimToken, DedupStore};
+use crate::record::{Outcome, RecordStatus};
 use crate::{DedupKey, Event};
 
 /// A decoded event whose dedup claim this delivery holds: the application processes it, then
@@ -87,6 +89,7 @@ impl ClaimedEvent {
 /// dropping it releases it in the background.
 pub struct ClaimGuard {
     claim: Option<(Arc<dyn DedupStore>, DedupKey, ClaimToken)>,
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl std::fmt::Debug for ClaimGuard {
@@ -99,9 +102,22 @@ impl std::fmt::Debug for ClaimGuard {
 }
 
 impl ClaimGuard {
-    pub(crate) fn new(store: Arc<dyn DedupStore>, key: DedupKey, token: ClaimToken) -> Self {
+    pub(crate) fn new(
+        store: Arc<dyn DedupStore>,
+        key: DedupKey,
+        token: ClaimToken,
+        recorder: Option<Arc<Recorder>>,
+    ) -> Self {
         Self {
             claim: Some((store, key, token)),
+            recorder,
+        }
+    }
+
+    /// Writes the handler's outcome to the delivery log, if there is one.
+    fn record(&self, key: &DedupKey, status: RecordStatus) {
+        if let Some(recorder) = &self.recorder {
+            recorder.outcome(key.as_str(), Outcome::new(status, 1, None));
         }
     }
 
@@ -114,6 +130,7 @@ impl ClaimGuard {
     /// be reached, retried in the background.
     pub async fn complete(mut self) {
         if let Some((store, key, token)) = self.claim.take() {
+            self.record(&key, RecordStatus::Processed);
             settle(&store, Settle::Complete, &key, token).await;
         }
     }
@@ -122,6 +139,7 @@ impl ClaimGuard {
     /// cannot be reached, retried in the background.
     pub async fn release(mut self) {
         if let Some((store, key, token)) = self.claim.take() {
+            self.record(&key, RecordStatus::Failed);
             settle(&store, Settle::Release, &key, token).await;
         }
     }
@@ -138,6 +156,7 @@ impl ClaimGuard {
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if let Some((store, key, token)) = self.claim.take() {
+            self.record(&key, RecordStatus::Failed);
             settle_later(store, Settle::Release, key, token);
         }
     }

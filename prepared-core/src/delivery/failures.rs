@@ -27,6 +27,8 @@ pub struct DependencyFailures {
     pub durable_queue: u64,
     /// The authorization server (JWKS, introspection) could not be asked.
     pub authorization_server: u64,
+    /// The delivery log could not record a delivery or its outcome.
+    pub delivery_log: u64,
 }
 
 impl DependencyFailures {
@@ -36,6 +38,7 @@ impl DependencyFailures {
             Dependency::DedupStore => self.dedup_store,
             Dependency::DurableQueue => self.durable_queue,
             Dependency::AuthorizationServer => self.authorization_server,
+            Dependency::DeliveryLog => self.delivery_log,
         }
     }
 }
@@ -128,6 +131,7 @@ impl FailureLog {
             dedup_store: get(Dependency::DedupStore),
             durable_queue: get(Dependency::DurableQueue),
             authorization_server: get(Dependency::AuthorizationServer),
+            delivery_log: get(Dependency::DeliveryLog),
         }
     }
 }

@@ -8,9 +8,11 @@ use tokio::sync::watch;
 use super::callbacks::{CallbackError, Callbacks, call};
 use super::hooks::{DeadLetter, DeadLetterReason, Hook};
 use super::queue::{Job, QueueState};
+use super::recorder::Recorder;
 use super::settle::{Settle, Settler, settle};
 use super::{RetryPolicy, stats::Counters};
 use crate::dedup::DedupStore;
+use crate::record::{Outcome, RecordStatus};
 
 /// How [`Processor::process`] ended.
 pub(crate) enum Finished {
@@ -34,7 +36,8 @@ pub(crate) struct Processor {
     pub(crate) callbacks: Callbacks,
     pub(crate) retry: RetryPolicy,
     pub(crate) dead_letter: Option<Hook<DeadLetter>>,
-    pub(crate) counters: Counters,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) recorder: Option<Arc<Recorder>>,
 }
 
 impl Processor {
@@ -44,18 +47,21 @@ impl Processor {
         let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
             self.counters.unhandled(job.tenant());
             self.settle(&job, Settle::Complete).await;
+            self.record(&job, RecordStatus::Processed, 0, None);
             return Ok(());
         };
         match call(callback, job.event.clone(), job.delivery.clone()).await {
             Ok(()) => {
                 self.counters.processed(job.tenant());
                 self.settle(&job, Settle::Complete).await;
+                self.record(&job, RecordStatus::Processed, 1, None);
                 Ok(())
             }
             Err(error) => {
                 self.counters.callback_failures(job.tenant());
                 tracing::warn!(event = %job.key(), error = %error, "callback failed; the claim is released for Prepared's retry");
                 self.settle(&job, Settle::Release).await;
+                self.record(&job, RecordStatus::Failed, 1, Some(&error));
                 Err(error)
             }
         }
@@ -77,6 +83,7 @@ impl Processor {
         let Some(callback) = self.callbacks.for_kind(job.event.kind()) else {
             self.counters.unhandled(job.tenant());
             settler.settle(&job, Settle::Complete).await;
+            self.record(&job, RecordStatus::Processed, 0, None);
             return Finished::Completed;
         };
         let mut attempts = 0;
@@ -95,10 +102,12 @@ impl Processor {
                 Ok(()) => {
                     self.counters.processed(job.tenant());
                     settler.settle(&job, Settle::Complete).await;
+                    self.record(&job, RecordStatus::Processed, 1, None);
                     return Finished::Completed;
                 }
                 Err(error) => {
                     self.counters.callback_failures(job.tenant());
+                    self.record(&job, RecordStatus::Failed, 1, Some(&error));
                     tracing::warn!(event = %job.key(), attempt = attempts, error = %error, "callback failed");
                     last_error = Some(error);
                 }
@@ -134,6 +143,8 @@ impl Processor {
         self.counters.dead_lettered(job.tenant());
         tracing::error!(event = %job.key(), attempts, ?reason, "event dead-lettered");
         settler.settle(&job, Settle::Release).await;
+        // On record once its claim is released, so that a replay can claim it.
+        self.record(&job, RecordStatus::DeadLettered, 0, None);
         if let Some(hook) = &self.dead_letter {
             hook(DeadLetter {
                 event: job.event,
@@ -144,6 +155,21 @@ impl Processor {
                 last_error,
             })
             .await;
+        }
+    }
+
+    /// Writes what became of the job to the delivery log, if there is one: `attempts` more
+    /// attempts, and the callback's error.
+    fn record(
+        &self,
+        job: &Job,
+        status: RecordStatus,
+        attempts: u32,
+        error: Option<&CallbackError>,
+    ) {
+        if let Some(recorder) = &self.recorder {
+            let error = error.map(ToString::to_string);
+            recorder.outcome(job.key().as_str(), Outcome::new(status, attempts, error));
         }
     }
 

@@ -24,6 +24,7 @@ struct Probed {
     dedup_store: CheckStatus,
     durable_queue: Option<CheckStatus>,
     authorization_server: Option<CheckStatus>,
+    delivery_log: Option<CheckStatus>,
 }
 
 impl Probed {
@@ -32,6 +33,7 @@ impl Probed {
             Some(self.dedup_store),
             self.durable_queue,
             self.authorization_server,
+            self.delivery_log,
         ]
         .into_iter()
         .flatten()
@@ -68,8 +70,9 @@ impl Webhooks {
         if let Some(status) = probed.authorization_server {
             report.insert(Dependency::AuthorizationServer.as_str(), status);
         }
-        // Further dependencies (e.g. a delivery log) add their check here, as a round trip
-        // in `probe` and a line like the ones above.
+        if let Some(status) = probed.delivery_log {
+            report.insert(Dependency::DeliveryLog.as_str(), status);
+        }
         if let Some(fill) = self.inner.queue.as_ref().and_then(|queue| queue.fill()) {
             report.insert("queue", fill.status());
             report.queue = Some(fill);
@@ -119,11 +122,21 @@ impl Webhooks {
                 .await
                 .unwrap_or(Some(CheckStatus::Unreachable))
         };
-        let (dedup_store, durable_queue, authorization_server) = tokio::join!(dedup, queue, server);
+        let log = async {
+            let recorder = self.inner.processor.recorder.as_ref()?;
+            let answer = tokio::time::timeout(PROBE_TIMEOUT, recorder.log().ping()).await;
+            Some(match answer {
+                Ok(Ok(())) => CheckStatus::Ok,
+                Ok(Err(_)) | Err(_) => CheckStatus::Unreachable,
+            })
+        };
+        let (dedup_store, durable_queue, authorization_server, delivery_log) =
+            tokio::join!(dedup, queue, server, log);
         Probed {
             dedup_store,
             durable_queue,
             authorization_server,
+            delivery_log,
         }
     }
 }

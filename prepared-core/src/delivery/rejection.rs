@@ -76,6 +76,9 @@ pub enum Unavailable {
     InFlight,
     /// The receiver is shutting down.
     ShuttingDown,
+    /// The delivery log cannot record the delivery (under
+    /// [`RecordPolicy::BeforeAck`](super::RecordPolicy::BeforeAck)).
+    DeliveryLog,
 }
 
 impl Unavailable {
@@ -87,6 +90,7 @@ impl Unavailable {
             Self::Queue => "queue_unavailable",
             Self::InFlight => "in_flight",
             Self::ShuttingDown => "shutting_down",
+            Self::DeliveryLog => "delivery_log_unavailable",
         }
     }
 }

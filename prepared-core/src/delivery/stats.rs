@@ -27,6 +27,10 @@ pub struct Stats {
     pub queue_depth: u64,
     /// Deliveries answered `503` because a dependency failed, by dependency.
     pub dependency_failures: DependencyFailures,
+    /// Records written to the delivery log (deliveries and outcomes).
+    pub records_written: u64,
+    /// Records the delivery log could not write.
+    pub record_write_failures: u64,
 }
 
 #[derive(Default)]
@@ -39,6 +43,8 @@ pub(crate) struct Counters {
     callback_failures: AtomicU64,
     dead_lettered: AtomicU64,
     queue_depth: AtomicU64,
+    records_written: AtomicU64,
+    record_write_failures: AtomicU64,
     pub(crate) failures: FailureLog,
 }
 
@@ -93,6 +99,26 @@ impl Counters {
         let _ = reason;
     }
 
+    /// A record written to the delivery log, by the status it wrote.
+    pub(crate) fn record_written(&self, status: &'static str) {
+        self.records_written.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::counter!("prepared_webhooks_records_written_total", "status" => status)
+            .increment(1);
+        #[cfg(not(feature = "metrics"))]
+        let _ = status;
+    }
+
+    /// A record the delivery log could not write (`write`: `insert` or `update`).
+    pub(crate) fn record_write_failed(&self, write: &'static str) {
+        self.record_write_failures.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::counter!("prepared_webhooks_record_write_failures_total", "write" => write)
+            .increment(1);
+        #[cfg(not(feature = "metrics"))]
+        let _ = write;
+    }
+
     pub(crate) fn queued(&self) {
         let depth = self.queue_depth.fetch_add(1, Ordering::Relaxed) + 1;
         self.depth_gauge(depth);
@@ -126,6 +152,8 @@ impl Counters {
             dead_lettered: get(&self.dead_lettered),
             queue_depth: get(&self.queue_depth),
             dependency_failures: self.failures.snapshot(),
+            records_written: get(&self.records_written),
+            record_write_failures: get(&self.record_write_failures),
         }
     }
 }

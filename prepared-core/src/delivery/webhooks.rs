@@ -90,6 +90,7 @@ pub struct Webhooks {
 
 pub(super) struct Inner {
     pub(super) authenticator: Box<dyn Authenticator>,
+    pub(super) replay_authenticator: Option<Box<dyn Authenticator>>,
     pub(super) processor: Arc<Processor>,
     pub(super) invalid_payload: Option<Hook<InvalidPayload>>,
     pub(super) queue: Option<Box<dyn EventQueue>>,
@@ -298,7 +299,7 @@ impl Webhooks {
     /// pipeline according to the [`AckMode`]. A queue that keeps its own claims (the durable
     /// queue) claims and queues the event in one step.
     async fn receive(&self, body: Bytes, sender: Sender) -> Result<Accepted, Rejection> {
-        let (event, delivery) = self.decode(body, sender)?;
+        let (event, delivery) = self.decode(body, sender).await?;
         let processor = &self.inner.processor;
         let callback = processor.callbacks.for_kind(event.kind());
         if let (AckMode::Immediate, Some(queue)) = (self.inner.ack_mode, &self.inner.queue)
@@ -357,19 +358,27 @@ impl Webhooks {
     /// Decodes an authenticated body and claims its event: `Ok(None)` for a duplicate, or the
     /// event with a guard that completes or releases the claim.
     async fn claim(&self, body: Bytes, sender: Sender) -> Result<Option<ClaimedEvent>, Rejection> {
-        let (event, delivery) = self.decode(body, sender)?;
+        let (event, delivery) = self.decode(body, sender).await?;
         self.claim_decoded(event, delivery).await
     }
 
-    /// Decodes an authenticated body (the invalid-payload hook sees what does not decode),
-    /// records the event in the span and the counters, and tells who sent it.
-    fn decode(&self, body: Bytes, sender: Sender) -> Result<(Event, Delivery), Rejection> {
+    /// Decodes an authenticated body (the invalid-payload hook and the delivery log see what
+    /// does not decode), records the event in the span, the counters and the delivery log,
+    /// and tells who sent it.
+    async fn decode(&self, body: Bytes, sender: Sender) -> Result<(Event, Delivery), Rejection> {
         if !self.inner.accepting.load(Ordering::Acquire) {
             return Err(self.unavailable(Unavailable::ShuttingDown));
         }
         let event = match Event::decode(&body) {
             Ok(event) => event,
             Err(error) => {
+                if let Some(recorder) = &self.inner.processor.recorder {
+                    let principal = sender.principal.name();
+                    let tenant = sender.tenant.as_deref();
+                    recorder
+                        .invalid(&body, &error, principal, tenant, sender.received_at)
+                        .await;
+                }
                 self.invalid_payload(body, &error, sender);
                 return Err(Rejection::Decode(error));
             }
@@ -390,6 +399,11 @@ impl Webhooks {
             key,
             body,
         );
+        if let Some(recorder) = &self.inner.processor.recorder
+            && recorder.received(&event, &delivery).await.is_err()
+        {
+            return Err(self.unavailable(Unavailable::DeliveryLog));
+        }
         Ok((event, delivery))
     }
 
@@ -408,7 +422,9 @@ impl Webhooks {
         })?;
         match claim {
             Claim::Claimed(token) => {
-                let guard = ClaimGuard::new(Arc::clone(&processor.dedup), key.clone(), token);
+                let store = Arc::clone(&processor.dedup);
+                let recorder = processor.recorder.clone();
+                let guard = ClaimGuard::new(store, key.clone(), token, recorder);
                 Ok(Some(ClaimedEvent::new(event, delivery, guard)))
             }
             Claim::Done => {
@@ -466,13 +482,20 @@ impl Webhooks {
     /// and releases its claims. Returns what happened.
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         self.inner.accepting.store(false, Ordering::Release);
-        match &self.inner.queue {
+        let started = Instant::now();
+        let report = match &self.inner.queue {
             Some(queue) => queue.shutdown(deadline).await,
             None => ShutdownReport {
                 drained_in_time: true,
                 ..ShutdownReport::default()
             },
+        };
+        // The outcomes of what was drained go to the delivery log before the process exits.
+        if let Some(recorder) = &self.inner.processor.recorder {
+            let left = deadline.saturating_sub(started.elapsed());
+            recorder.flush(left.max(Duration::from_secs(1))).await;
         }
+        report
     }
 }
 

@@ -32,4 +32,9 @@ mod event_redaction;
 #[cfg(feature = "oauth")]
 mod fuzz_corpus;
 mod readiness;
+mod record_pipeline;
+#[cfg(feature = "postgres")]
+mod record_postgres;
+#[cfg(feature = "postgres")]
+mod record_postgres_pipeline;
 mod testing_kit;

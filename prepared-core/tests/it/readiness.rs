@@ -70,7 +70,9 @@ async fn a_receiver_with_its_defaults_is_ready_and_says_so_as_json() {
         body,
         serde_json::json!({
             "ready": true,
-            "checks": {"dedup_store": "ok", "queue": "ok", "receiver": "ok"},
+            "checks": {
+                "dedup_store": "ok", "delivery_log": "ok", "queue": "ok", "receiver": "ok",
+            },
             "queue": {"depth": 0, "capacity": 4096},
         })
     );

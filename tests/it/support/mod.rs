@@ -2,6 +2,8 @@
 //! layer) or actix-web (the route), with an app route beside it.
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../../../prepared-core/tests/it/support/postgres.rs"]
+pub mod postgres;
 pub mod raw;
 #[path = "../../../prepared-core/tests/it/support/relay.rs"]
 pub mod relay;
@@ -79,6 +81,10 @@ async fn serve_axum(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> Sock
         .route_service(
             "/ready",
             prepared_tower::ReadinessService::new(webhooks.clone()),
+        )
+        .route_service(
+            prepared_webhooks::REPLAY_PATH,
+            prepared_tower::ReplayService::new(webhooks.clone()),
         );
     if let Some(endpoint) = endpoint {
         app = app.route_service(
@@ -112,7 +118,11 @@ fn serve_actix(webhooks: Webhooks, endpoint: Option<TokenEndpoint>) -> SocketAdd
                         "/health",
                         web::get().to(|| async { HttpResponse::Ok().body("ok") }),
                     )
-                    .route("/ready", prepared_actix::readiness_route(webhooks.clone()));
+                    .route("/ready", prepared_actix::readiness_route(webhooks.clone()))
+                    .route(
+                        prepared_webhooks::REPLAY_PATH,
+                        prepared_actix::replay_route(webhooks.clone()),
+                    );
                 if let Some(endpoint) = &endpoint {
                     app = app.route(TOKEN_PATH, prepared_actix::token_route(endpoint.clone()));
                 }

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "oauth")]
 pub mod oauth;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod redis_server;
 #[cfg(feature = "redis")]
 pub mod redis_target;

@@ -17,6 +17,9 @@
 //! | `actix-extractor` | a handler taking `prepared_actix::PreparedEvent` that counts the event, completes the claim and returns `200` |
 //! | `actix-route` | `prepared_actix::webhook_route(webhooks)`, with the same `Webhooks` as `axum-layer` |
 //! | `axum-durable` | `axum-layer` with the durable Redis Streams queue (`RedisStreamQueue`) on `LOAD_SERVER_REDIS_URL`, keys under a random prefix; give it a throw-away Redis, as nothing is deleted at the end |
+//! | `axum-no-log` | `axum-layer` without a delivery log (`without_delivery_log`; `axum-layer` has the default memory log) |
+//! | `axum-pg-before-ack` | `axum-layer` with the delivery log in the PostgreSQL of `LOAD_SERVER_DATABASE_URL` (a throw-away database), payloads encrypted, `RecordPolicy::BeforeAck` |
+//! | `axum-pg-best-effort` | the same with `RecordPolicy::BestEffort` |
 //!
 //! Both frameworks run with one worker thread per CPU the process may run on (a Tokio
 //! multi-thread runtime; `HttpServer::workers`), as their defaults do: 1 under
@@ -42,8 +45,9 @@ use std::time::Duration;
 use prepared_core::Webhooks;
 use prepared_core::auth::{BearerToken, StaticBearer};
 use prepared_core::dedup::RedisDedupStore;
-use prepared_core::delivery::{AckMode, RedisStreamQueue, WebhooksBuilder};
+use prepared_core::delivery::{AckMode, RecordPolicy, RedisStreamQueue, WebhooksBuilder};
 use prepared_core::event::CallerLocation;
+use prepared_core::record::{PostgresDeliveryLog, RecordKey, RecordKeys};
 use prepared_webhooks::WEBHOOK_PATH;
 
 /// The bearer token when `PREPARED_WEBHOOK_TOKEN` is not set.
@@ -77,10 +81,13 @@ enum Variant {
     ActixExtractor,
     ActixRoute,
     AxumDurable,
+    AxumNoLog,
+    AxumPgBeforeAck,
+    AxumPgBestEffort,
 }
 
 impl Variant {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 11] = [
         Self::AxumBare,
         Self::AxumHandwritten,
         Self::AxumLayer,
@@ -89,6 +96,9 @@ impl Variant {
         Self::ActixExtractor,
         Self::ActixRoute,
         Self::AxumDurable,
+        Self::AxumNoLog,
+        Self::AxumPgBeforeAck,
+        Self::AxumPgBestEffort,
     ];
 
     fn name(self) -> &'static str {
@@ -101,6 +111,9 @@ impl Variant {
             Self::ActixExtractor => "actix-extractor",
             Self::ActixRoute => "actix-route",
             Self::AxumDurable => "axum-durable",
+            Self::AxumNoLog => "axum-no-log",
+            Self::AxumPgBeforeAck => "axum-pg-before-ack",
+            Self::AxumPgBestEffort => "axum-pg-best-effort",
         }
     }
 
@@ -153,6 +166,18 @@ impl Shared {
             .await?
             .prefix(format!("{prefix}queue:"));
         Ok(self.builder().durable_queue(queue).build()?)
+    }
+
+    /// The receiver of `axum-pg-before-ack` and `axum-pg-best-effort`: `webhooks` with the
+    /// delivery log in the PostgreSQL of `LOAD_SERVER_DATABASE_URL`, payloads encrypted.
+    async fn postgres_webhooks(&self, policy: RecordPolicy) -> Result<Webhooks, BoxError> {
+        let url = std::env::var("LOAD_SERVER_DATABASE_URL").map_err(
+            |_| "the axum-pg-* variants need LOAD_SERVER_DATABASE_URL (a throw-away database)",
+        )?;
+        let log = PostgresDeliveryLog::connect(&url).await?;
+        let keys = RecordKeys::new(RecordKey::new(&[7; 32]));
+        let builder = self.builder().delivery_log(log).record_keys(keys);
+        Ok(builder.record_policy(policy).build()?)
     }
 }
 
@@ -216,7 +241,10 @@ fn main() -> ExitCode {
         Variant::AxumBare
         | Variant::AxumHandwritten
         | Variant::AxumLayer
-        | Variant::AxumDurable => axum_server::run(variant, addr, shared.clone()),
+        | Variant::AxumDurable
+        | Variant::AxumNoLog
+        | Variant::AxumPgBeforeAck
+        | Variant::AxumPgBestEffort => axum_server::run(variant, addr, shared.clone()),
         Variant::ActixBare
         | Variant::ActixHandwritten
         | Variant::ActixExtractor
@@ -301,11 +329,25 @@ mod axum_server {
             Variant::AxumHandwritten => Router::new()
                 .route(WEBHOOK_PATH, post(handwritten))
                 .with_state(Arc::new(Handwritten::new(shared))),
-            Variant::AxumLayer | Variant::AxumDurable => {
-                let receiver = if variant == Variant::AxumDurable {
-                    shared.durable_webhooks().await?
-                } else {
-                    shared.webhooks()?
+            Variant::AxumLayer
+            | Variant::AxumDurable
+            | Variant::AxumNoLog
+            | Variant::AxumPgBeforeAck
+            | Variant::AxumPgBestEffort => {
+                let receiver = match variant {
+                    Variant::AxumDurable => shared.durable_webhooks().await?,
+                    Variant::AxumNoLog => shared.builder().without_delivery_log().build()?,
+                    Variant::AxumPgBeforeAck => {
+                        shared
+                            .postgres_webhooks(prepared_core::delivery::RecordPolicy::BeforeAck)
+                            .await?
+                    }
+                    Variant::AxumPgBestEffort => {
+                        shared
+                            .postgres_webhooks(prepared_core::delivery::RecordPolicy::BestEffort)
+                            .await?
+                    }
+                    _ => shared.webhooks()?,
                 };
                 webhooks = Some(receiver.clone());
                 // An app's own routes (here one) and the layer, which answers its path.

@@ -23,7 +23,9 @@
 # Settings (environment): BENCH_PORT (38917), BENCH_ROUNDS (5, smoke 1), BENCH_DURATION
 # (seconds per run: 6, smoke 1), BENCH_WARMUP (1, smoke 0), BENCH_CONNECTIONS (64), BENCH_VARIANTS (space-separated subset),
 # BENCH_SCENARIOS ("unique dup20"), BENCH_KEEP_LOGS=1 to keep the per-run logs. The variant
-# axum-durable (not in the default set) needs LOAD_SERVER_REDIS_URL: a throw-away Redis.
+# axum-durable (not in the default set) needs LOAD_SERVER_REDIS_URL: a throw-away Redis; the
+# axum-pg-before-ack and axum-pg-best-effort variants (not in the default set either) need
+# LOAD_SERVER_DATABASE_URL: a throw-away PostgreSQL database (createdb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -14,7 +14,7 @@ use super::failures::Chain;
 use super::stats::Counters;
 use crate::readiness::Dependency;
 use crate::record::{
-    DeliveryLog, LogError, NewRecord, Outcome, RecordKeys, RecordStatus, SealedPayload,
+    DeliveryLog, LogError, LogFuture, NewRecord, Outcome, RecordKeys, RecordStatus, SealedPayload,
 };
 use crate::{DecodeError, Event};
 
@@ -213,37 +213,52 @@ async fn write_in_order(
     counters: Arc<Counters>,
 ) {
     while let Some(write) = queue.recv().await {
-        let (kind, status) = match &write {
-            Write::Insert(record) => ("insert", record.status),
-            Write::Update(_, outcome) => ("update", outcome.status),
-            Write::Flush(_) => ("flush", RecordStatus::Received),
-        };
-        let mut backoff = Duration::from_millis(100);
-        for attempt in 1..=WRITE_TRIES {
-            let result = match &write {
-                Write::Insert(record) => log.insert(record).await,
-                Write::Update(key, outcome) => log.update(key, outcome).await,
-                Write::Flush(_) => Ok(()),
-            };
-            match result {
-                Ok(()) if kind == "flush" => break,
-                Ok(()) => {
-                    counters.record_written(status.as_str());
-                    break;
-                }
-                Err(error) if attempt == WRITE_TRIES => {
-                    counters.record_write_failed(kind);
-                    let failures = &counters.failures;
-                    failures.record(Dependency::DeliveryLog, error.kind(), &Chain(&error));
-                }
-                Err(_) => {
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                }
+        match write {
+            Write::Insert(record) => {
+                let written = tried(|| log.insert(&record)).await;
+                count(&counters, "insert", record.status, written);
+            }
+            Write::Update(key, outcome) => {
+                let written = tried(|| log.update(&key, &outcome)).await;
+                count(&counters, "update", outcome.status, written);
+            }
+            Write::Flush(done) => {
+                let _ = done.send(());
             }
         }
-        if let Write::Flush(done) = write {
-            let _ = done.send(());
+    }
+}
+
+/// Runs a write up to [`WRITE_TRIES`] times, with a backoff from 100 ms; the last error if
+/// every try failed.
+async fn tried<'a>(write: impl Fn() -> LogFuture<'a, ()>) -> Result<(), LogError> {
+    let mut backoff = Duration::from_millis(100);
+    let mut tries = 1;
+    loop {
+        match write().await {
+            Err(_) if tries < WRITE_TRIES => {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                tries += 1;
+            }
+            written => return written,
+        }
+    }
+}
+
+/// Counts a background write, and logs one that was given up.
+fn count(
+    counters: &Counters,
+    write: &'static str,
+    status: RecordStatus,
+    written: Result<(), LogError>,
+) {
+    match written {
+        Ok(()) => counters.record_written(status.as_str()),
+        Err(error) => {
+            counters.record_write_failed(write);
+            let failures = &counters.failures;
+            failures.record(Dependency::DeliveryLog, error.kind(), &Chain(&error));
         }
     }
 }

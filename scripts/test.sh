@@ -2,7 +2,7 @@
 # The project's test command (README.md, "Run the tests"): every test of the workspace with
 # every feature. The tests that need a server are #[ignore]d with the reason: "needs Redis"
 # (they read REDIS_URL) and "needs PostgreSQL" (they read DATABASE_URL, and their names hold
-# `postgres`). Without REDIS_URL, cargo reports all of them as ignored, never as passed. With
+# `_postgres`). Without REDIS_URL, cargo reports all of them as ignored, never as passed. With
 # REDIS_URL, the ignored tests run too, except the PostgreSQL ones when DATABASE_URL is unset
 # (they are then left out by name, and the script says so). With REDIS_URL the script also
 # starts a throw-away three-node Redis Cluster on loopback (scripts/redis-cluster.sh, a few
@@ -17,7 +17,7 @@ if [ -n "${REDIS_URL:-}" ]; then
     echo "test.sh: DATABASE_URL is set: running the PostgreSQL tests too" >&2
   else
     echo "test.sh: DATABASE_URL is not set: the PostgreSQL tests are left out" >&2
-    skip=(--skip postgres)
+    skip=(--skip _postgres)
   fi
   if [ -z "${REDIS_CLUSTER_NODES:-}" ]; then
     cluster_dir="$(mktemp -d)"

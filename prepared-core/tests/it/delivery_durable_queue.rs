@@ -16,7 +16,7 @@ use crate::support::redis_target::{Target, on_both_targets};
 use crate::support::{bearer, caller_location, delivery};
 use prepared_core::Webhooks;
 use prepared_core::dedup::{DedupConfig, RedisDedupStore};
-use prepared_core::delivery::RedisStreamQueue;
+use prepared_core::delivery::{RedisStreamQueue, RetryPolicy};
 use prepared_core::event::CallerLocation;
 
 type Seen = Arc<Mutex<HashMap<u128, u32>>>;
@@ -24,6 +24,7 @@ type Seen = Arc<Mutex<HashMap<u128, u32>>>;
 on_both_targets!(
     a_consumer_killed_mid_batch_leaves_nothing_lost_or_doubled,
     an_event_without_a_callback_is_done_at_once,
+    dead_letters_are_replayed_through_the_durable_queue,
 );
 
 async fn receiver(target: &Target, prefix: &str, seen: &Seen, block_on: Option<u128>) -> Webhooks {
@@ -223,6 +224,78 @@ async fn one_round_trip_before_the_200_and_one_after() {
     assert_eq!(scripts as u64, 2 * NEW + DUPLICATES, "{sent:?}");
     assert_eq!(sent.len(), scripts, "nothing else was sent: {sent:?}");
     drop(webhooks);
+}
+
+/// Dead letters requeued from the delivery log are claimed and appended to their lanes again
+/// (one script each), and the queue's workers run them once, in order; a second requeue
+/// finds them done.
+async fn dead_letters_are_replayed_through_the_durable_queue(target: Target) {
+    let prefix = format!("prepared-test:{}:", uuid::Uuid::new_v4().simple());
+    let store = target
+        .store(RedisDedupStore::builder().prefix(format!("{prefix}dedup:")))
+        .await;
+    let queue = RedisStreamQueue::connect(&store)
+        .await
+        .expect("connects")
+        .prefix(format!("{prefix}queue:"));
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let ran: Arc<Mutex<Vec<u128>>> = Arc::default();
+    let webhooks = Webhooks::builder()
+        .authenticator(bearer())
+        .durable_queue(queue)
+        .retry_policy(RetryPolicy::new(
+            2,
+            Duration::from_millis(1),
+            Duration::from_millis(2),
+        ))
+        .on_caller_location({
+            let (broken, ran) = (Arc::clone(&broken), Arc::clone(&ran));
+            move |location: CallerLocation| {
+                let failing = broken.load(std::sync::atomic::Ordering::SeqCst);
+                if !failing {
+                    ran.lock().expect("lock").push(location.id.as_u128());
+                }
+                async move {
+                    match failing {
+                        true => Err(std::io::Error::other("bug")),
+                        false => Ok(()),
+                    }
+                }
+            }
+        })
+        .build()
+        .expect("builds");
+    for id in [1, 2, 3] {
+        let answer = webhooks.handle(delivery(caller_location(9, id))).await;
+        assert_eq!(answer.status(), 200);
+    }
+    support::eventually_within("dead-lettered", Duration::from_secs(10), || {
+        webhooks.stats().dead_lettered == 3
+    })
+    .await;
+    // The records say so once the claims are released.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let report = webhooks.requeue_dead_letters().await.expect("replays");
+    assert_eq!(report.queued, 3, "{report:?}");
+    support::eventually_within("replayed", Duration::from_secs(10), || {
+        ran.lock().expect("lock").len() >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(*ran.lock().expect("lock"), [1, 2, 3], "once each, in order");
+    let again = webhooks.requeue_dead_letters().await.expect("replays");
+    assert_eq!(again.queued + again.processed, 0, "{again:?}");
+    let keys: Vec<String> = [1, 2, 3]
+        .iter()
+        .map(|id| format!("caller_location:{}", uuid::Uuid::from_u128(*id)))
+        .collect();
+    let done = webhooks
+        .replay(&prepared_core::delivery::Replay::keys(keys))
+        .await
+        .expect("replays");
+    assert_eq!(done.skipped_done, 3, "{done:?}");
 }
 
 /// An event no callback runs for is marked done by the one script, not queued.

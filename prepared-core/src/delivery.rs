@@ -48,6 +48,7 @@ mod callbacks;
 mod claimed;
 mod context;
 mod failures;
+mod head;
 mod hooks;
 mod lanes;
 mod processor;

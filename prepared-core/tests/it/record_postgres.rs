@@ -19,9 +19,8 @@ use time::macros::datetime;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-use crate::support::postgres::{TestDatabase, server_address, with_address};
+use crate::support::postgres::{Relayed, TestDatabase};
 use crate::support::redis_server::free_port;
-use crate::support::relay::{relay, relay_port};
 
 /// `seconds` after a fixed instant, in whole seconds (PostgreSQL keeps microseconds).
 fn at(seconds: i64) -> OffsetDateTime {
@@ -526,12 +525,8 @@ async fn connect_to_a_closed_port_or_a_silent_server_fails_fast() {
 #[ignore = "needs PostgreSQL: set DATABASE_URL and run scripts/test.sh"]
 async fn a_database_that_goes_away_is_unreachable_then_comes_back() {
     let database = TestDatabase::create().await;
-    let postgres = server_address(database.url());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let port = listener.local_addr().expect("an address").port();
-    let relayed = with_address(database.url(), &format!("127.0.0.1:{port}"));
-    let first_relay = relay(listener, postgres.clone());
-    let log = PostgresDeliveryLog::connect(&relayed)
+    let mut relayed = Relayed::start(database.url()).await;
+    let log = PostgresDeliveryLog::connect(&relayed.url)
         .await
         .expect("connects");
     insert(&log, &delivery("e:1", 1, "ecc", 0)).await;
@@ -541,8 +536,8 @@ async fn a_database_that_goes_away_is_unreachable_then_comes_back() {
         "{debug}"
     );
 
-    first_relay.abort();
-    let _ = first_relay.await;
+    relayed.relay.abort();
+    let _ = (&mut relayed.relay).await;
     let started = Instant::now();
     let error = log
         .insert(&delivery("e:2", 1, "ecc", 10))
@@ -557,7 +552,7 @@ async fn a_database_that_goes_away_is_unreachable_then_comes_back() {
     let error = log.ping().await.expect_err("the database is gone");
     assert!(matches!(error, LogError::Unreachable(_)), "{error:?}");
 
-    let second_relay = relay_port(port, postgres).await;
+    relayed.restart().await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while let Err(error) = log.insert(&delivery("e:2", 1, "ecc", 10)).await {
         assert!(
@@ -568,7 +563,7 @@ async fn a_database_that_goes_away_is_unreachable_then_comes_back() {
     }
     log.ping().await.expect("pings again");
     assert_eq!(keys(&log, &RecordFilter::new()).await, ["e:1", "e:2"]);
-    second_relay.abort();
+    relayed.relay.abort();
 }
 
 #[tokio::test]

@@ -10,14 +10,12 @@ use prepared_core::Webhooks;
 use prepared_core::event::{CallerLocation, IncidentMetadata};
 use prepared_core::record::{DeliveryLog, PostgresDeliveryLog, RecordStatus};
 use prepared_core::testing::Sample;
-use tokio::net::TcpListener;
 
 use crate::record_pipeline::{
     every_outcome_is_recorded, keys, record_with_status,
     replay_after_a_fix_runs_exactly_the_dead_letters,
 };
-use crate::support::postgres::{TestDatabase, server_address, with_address};
-use crate::support::relay::{relay, relay_port};
+use crate::support::postgres::{Relayed, TestDatabase};
 use crate::support::{bearer, delivery};
 
 async fn log(database: &TestDatabase) -> PostgresDeliveryLog {
@@ -44,12 +42,8 @@ async fn replay_after_a_fix_in_postgres() {
 #[ignore = "needs PostgreSQL: set DATABASE_URL and run scripts/test.sh"]
 async fn before_ack_with_the_database_unreachable_answers_503_and_loses_nothing() {
     let database = TestDatabase::create().await;
-    let postgres = server_address(database.url());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let port = listener.local_addr().expect("an address").port();
-    let relayed = with_address(database.url(), &format!("127.0.0.1:{port}"));
-    let first_relay = relay(listener, postgres.clone());
-    let log = PostgresDeliveryLog::connect(&relayed)
+    let mut relayed = Relayed::start(database.url()).await;
+    let log = PostgresDeliveryLog::connect(&relayed.url)
         .await
         .expect("connects");
     let calls = Arc::new(AtomicUsize::new(0));
@@ -68,8 +62,8 @@ async fn before_ack_with_the_database_unreachable_answers_503_and_loses_nothing(
         .expect("builds");
     let samples: Vec<Sample> = (0..5).map(|_| Sample::caller_location()).collect();
 
-    first_relay.abort();
-    let _ = first_relay.await;
+    relayed.relay.abort();
+    let _ = (&mut relayed.relay).await;
     for sample in &samples {
         let refused = webhooks.handle(delivery(sample.body())).await;
         assert_eq!(refused.status(), 503, "nothing is acknowledged unrecorded");
@@ -82,7 +76,7 @@ async fn before_ack_with_the_database_unreachable_answers_503_and_loses_nothing(
         Some(prepared_core::readiness::CheckStatus::Unreachable)
     );
 
-    let second_relay = relay_port(port, postgres).await;
+    relayed.restart().await;
     // Prepared's retries, until the database is back.
     for sample in &samples {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -101,7 +95,7 @@ async fn before_ack_with_the_database_unreachable_answers_503_and_loses_nothing(
         samples.len(),
         "each event once"
     );
-    second_relay.abort();
+    relayed.relay.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

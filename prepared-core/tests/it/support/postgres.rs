@@ -59,6 +59,42 @@ pub async fn connect(url: &str) -> Client {
     client
 }
 
+/// A relay on a loopback port to the server of a database, for a test that cuts the
+/// database off ([`abort`](tokio::task::JoinHandle::abort) the relay) and brings it back
+/// ([`restart`](Self::restart)).
+pub struct Relayed {
+    /// The database's URL through the relay.
+    pub url: String,
+    /// The relay; aborting it drops every relayed connection.
+    pub relay: tokio::task::JoinHandle<()>,
+    port: u16,
+    server: String,
+}
+
+impl Relayed {
+    /// Starts relaying to the server of `url` from a free loopback port.
+    pub async fn start(url: &str) -> Self {
+        let server = server_address(url);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let port = listener.local_addr().expect("an address").port();
+        let relay = super::relay::relay(listener, server.clone());
+        let url = with_address(url, &format!("127.0.0.1:{port}"));
+        Self {
+            url,
+            relay,
+            port,
+            server,
+        }
+    }
+
+    /// Relays again on the same port, after the relay was aborted.
+    pub async fn restart(&mut self) {
+        self.relay = super::relay::relay_port(self.port, self.server.clone()).await;
+    }
+}
+
 /// A database of a test's own, dropped (`WITH (FORCE)`) on drop.
 pub struct TestDatabase {
     name: String,

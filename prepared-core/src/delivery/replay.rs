@@ -38,6 +38,7 @@ use crate::{DedupKey, Event};
 /// # let _ = (one, a_tenant);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Replay {
     /// The records named by their keys (dedup keys), or those a filter matches.
     #[serde(flatten)]

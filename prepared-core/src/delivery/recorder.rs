@@ -36,6 +36,9 @@ pub enum RecordPolicy {
 const WRITE_QUEUE: usize = 10_000;
 /// How often a background write is tried before it is dropped (counted and logged).
 const WRITE_TRIES: u32 = 5;
+/// The longest a delivery waits for its record under [`RecordPolicy::BeforeAck`], whatever
+/// the log's own timeouts.
+const INSERT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the retention is applied and the backlog gauges refreshed.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 /// How many records one purge statement deletes at most.
@@ -162,7 +165,10 @@ impl Recorder {
             self.queue(Write::Insert(record));
             return Ok(());
         }
-        match self.log.insert(&record).await {
+        let inserted = tokio::time::timeout(INSERT_TIMEOUT, self.log.insert(&record)).await;
+        let inserted =
+            inserted.unwrap_or_else(|_| Err(LogError::Unreachable("no answer within 5 s".into())));
+        match inserted {
             Ok(()) => {
                 self.counters.record_written(record.status.as_str());
                 Ok(())

@@ -19,6 +19,7 @@
 use std::process::ExitCode;
 
 use prepared_core::Event;
+use prepared_core::delivery::Replay;
 use prepared_core::record::{
     DeliveryLog, DeliveryRecord, PostgresDeliveryLog, RecordFilter, RecordKeys,
 };
@@ -47,10 +48,7 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         "list" => list(&options).await,
         "show" => show(&options).await,
         "replay" => replay(&options).await,
-        "requeue-dead-letters" => {
-            let body = json!({"filter": {"status": "dead_lettered", "limit": u32::MAX}});
-            ask_receiver(&body).await
-        }
+        "requeue-dead-letters" => ask_receiver(&Replay::dead_letters()).await,
         other => Err(format!("unknown command `{other}`\n{USAGE}").into()),
     }
 }
@@ -183,18 +181,23 @@ async fn show(options: &Options) -> Result<(), Failure> {
 }
 
 async fn replay(options: &Options) -> Result<(), Failure> {
-    let mut body = match (options.keys.is_empty(), options.filtered) {
-        (false, false) => json!({"keys": options.keys}),
-        (true, true) => json!({"filter": options.filter}),
+    let replay = match (options.keys.is_empty(), options.filtered) {
+        (false, false) => Replay::keys(options.keys.clone()),
+        (true, true) => Replay::matching(options.filter.clone()),
         (true, false) => return Err("replay needs record keys or filters".into()),
         (false, true) => return Err("replay takes record keys or filters, not both".into()),
     };
-    body["force"] = json!(options.force);
-    ask_receiver(&body).await
+    let replay = if options.force {
+        replay.force()
+    } else {
+        replay
+    };
+    ask_receiver(&replay).await
 }
 
-/// Asks the running receiver to replay, and prints its report.
-async fn ask_receiver(body: &serde_json::Value) -> Result<(), Failure> {
+/// Asks the running receiver to replay (the body is the [`Replay`] as JSON, as
+/// `Webhooks::handle_replay` reads it), and prints its report.
+async fn ask_receiver(replay: &Replay) -> Result<(), Failure> {
     let receiver = std::env::var("PREPARED_RECEIVER_URL")
         .unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned());
     let token = std::env::var("PREPARED_ADMIN_TOKEN")
@@ -207,7 +210,7 @@ async fn ask_receiver(body: &serde_json::Value) -> Result<(), Failure> {
     let response = reqwest::Client::new()
         .post(&url)
         .bearer_auth(token)
-        .json(body)
+        .json(replay)
         .send()
         .await?;
     let status = response.status();

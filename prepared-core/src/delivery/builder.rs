@@ -326,18 +326,19 @@ impl WebhooksBuilder {
         let dedup = self.dedup;
         let dedup = dedup.unwrap_or_else(|| Arc::new(MemoryDedupStore::default()));
         let counters = Arc::new(Counters::default());
-        let recorder = self.delivery_log.map_or_else(
-            || Some(Arc::new(MemoryDeliveryLog::default()) as Arc<dyn DeliveryLog>),
-            |given| {
+        // The memory log unless the application gave one or asked for none.
+        let log = match self.delivery_log {
+            None => Some(Arc::new(MemoryDeliveryLog::default()) as Arc<dyn DeliveryLog>),
+            Some(given) => {
                 if given.is_some() && self.record_keys.is_none() {
                     tracing::warn!(
                         "the delivery log has no record key: payloads (caller phone numbers, locations) are stored in clear"
                     );
                 }
                 given
-            },
-        );
-        let recorder = recorder.map(|log| {
+            }
+        };
+        let recorder = log.map(|log| {
             let counters = Arc::clone(&counters);
             let (keys, policy, retention) =
                 (self.record_keys, self.record_policy, self.record_retention);
